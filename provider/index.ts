@@ -1,0 +1,13 @@
+export type * from './types.js';
+export type { Provider } from './provider.js';
+export { ProviderError, ProviderErrorCodes, type ProviderErrorCode } from './errors.js';
+export { DEFAULT_NAMESPACE, isDns1123Label, assertDns1123Label, splitFunctionName } from './names.js';
+export { serializeFunctionStatus, serializeSecretListItem, secretBytes, ZERO_TIME } from './serialize.js';
+export {
+  functionDeploymentSchema,
+  scaleServiceRequestSchema,
+  deleteFunctionRequestSchema,
+  secretSchema,
+  functionNamespaceSchema,
+  functionResourcesSchema,
+} from './schemas.js';

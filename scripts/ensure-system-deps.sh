@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Make sure the system packages the tests use are installed. As root: apt-get
+# install them. Otherwise: stop and print the exact command to run.
+set -euo pipefail
+# command → Debian package
+declare -A needed=(
+  [python3]=python3
+)
+missing=()
+for cmd in "${!needed[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing system packages: ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+else
+  echo "missing system packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
