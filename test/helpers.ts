@@ -45,3 +45,11 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIG
     }
   }
 }
+
+/**
+ * Command that starts the bundled watchdog (built by `npm run build` or
+ * `npm run build:watchdog`; `npm test` builds first).
+ */
+export function watchdogCommand(): string[] {
+  return [process.execPath, new URL('../dist/fwatchdog.cjs', import.meta.url).pathname];
+}
