@@ -11,3 +11,4 @@ export {
   functionNamespaceSchema,
   functionResourcesSchema,
 } from './schemas.js';
+export type { RequestQueuer } from './queue.js';
