@@ -5,6 +5,7 @@ set -euo pipefail
 # command → Debian package
 declare -A needed=(
   [python3]=python3
+  [nats-server]=nats-server
 )
 missing=()
 for cmd in "${!needed[@]}"; do
