@@ -12,3 +12,5 @@ export {
   functionResourcesSchema,
 } from './schemas.js';
 export type { RequestQueuer } from './queue.js';
+export { serveProvider, type ServeProviderOptions, type ProviderServer } from './rest-server.js';
+export { createRestProvider, type RestProviderOptions } from './rest-client.js';
