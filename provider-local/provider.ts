@@ -59,7 +59,8 @@ export const GENERIC_WATCHDOG_MODE = 'classic';
 
 const SCALE_MIN_LABEL = 'com.openfaas.scale.min';
 
-export type LocalProvider = Provider & {
+export type LocalProvider = Provider &
+  Required<Pick<Provider, 'getNamespace' | 'createNamespace' | 'updateNamespace' | 'deleteNamespace' | 'logs' | 'health'>> & {
   /** The bundle store behind image names (for the CLI's build/install). */
   readonly bundles: BundleStore;
   /** How replicas see secrets: at /var/openfaas/secrets (`namespace`) or only via `secret_mount_path` (`env`). */

@@ -193,9 +193,10 @@ export class Replica {
     child.once('error', (e) => {
       this.opts.onLog(this.id, `faas-ts-local: ${e.message}`);
     });
-    child.once('close', (code, signal) => {
-      out.end();
-      err.end();
+    child.stdout!.once('end', () => out.end());
+    child.stderr!.once('end', () => err.end());
+    // 'exit', not 'close': an orphaned grandchild may hold the pipes open
+    child.once('exit', (code, signal) => {
       // the watchdog is the group leader; sweep anything it left behind
       killGroup(child.pid, 'SIGKILL');
       this.child = undefined;

@@ -1,0 +1,89 @@
+/** Test bundles and a provider factory shared by this folder's tests. */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { watchdogCommand } from '../test/helpers.js';
+import { createLocalProvider, type LocalProvider } from './provider.js';
+import type { LocalProviderConfig } from './config.js';
+
+/** The watchdog under test; FAAS_TS_TEST_WATCHDOG (JSON argv) overrides it while developing. */
+export function testWatchdogCommand(): string[] {
+  const override = process.env.FAAS_TS_TEST_WATCHDOG;
+  return override ? (JSON.parse(override) as string[]) : watchdogCommand();
+}
+
+/**
+ * A tiny http-mode function: answers JSON with its pid, env `greeting`, cwd and
+ * path; `/secret?name=N` returns the secret's bytes read via secret_mount_path.
+ */
+const HTTP_SERVER = `
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  if (u.pathname === '/secret') {
+    try { res.end(fs.readFileSync(path.join(process.env.secret_mount_path, u.searchParams.get('name')))); }
+    catch (e) { res.statusCode = 500; res.end(String(e)); }
+    return;
+  }
+  console.log('handled ' + req.method + ' ' + u.pathname);
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ pid: process.pid, greeting: process.env.greeting || '', cwd: process.cwd(), path: u.pathname }));
+}).listen(Number(process.env.http_port), '127.0.0.1', () => console.log('hello server listening'));
+`;
+
+export async function writeHttpBundleSource(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'index.js'), HTTP_SERVER);
+}
+
+export const HTTP_BUNDLE_ENV = {
+  mode: 'http',
+  fprocess: 'node index.js',
+  upstream_url: 'http://127.0.0.1:${PORT}',
+};
+
+export interface TestProvider {
+  provider: LocalProvider;
+  dataDir: string;
+  /** Start another provider on the same data dir (after closing this one). */
+  reopen(extra?: Partial<LocalProviderConfig>): Promise<LocalProvider>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A provider on a fresh temp data dir with two bundles installed:
+ * `hello-http` (the server above, http mode) and `echo-cat` (streaming `cat`).
+ */
+export async function makeTestProvider(extra: Partial<LocalProviderConfig> = {}): Promise<TestProvider> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'faas-ts-local-'));
+  const src = join(dataDir, 'src');
+  await writeHttpBundleSource(join(src, 'hello'));
+  await mkdir(join(src, 'cat'), { recursive: true });
+  const open = (more: Partial<LocalProviderConfig> = {}) =>
+    createLocalProvider({
+      dataDir,
+      watchdogCommand: testWatchdogCommand(),
+      timings: { stopGraceMs: 5000, backoffInitialMs: 100 },
+      ...extra,
+      ...more,
+    });
+  const provider = await open();
+  await provider.bundles.add('hello-http', join(src, 'hello'), HTTP_BUNDLE_ENV);
+  await provider.bundles.add('echo-cat:latest', join(src, 'cat'), { mode: 'streaming', fprocess: 'cat' });
+  const opened: LocalProvider[] = [provider];
+  return {
+    provider,
+    dataDir,
+    async reopen(more) {
+      const p = await open(more);
+      opened.push(p);
+      return p;
+    },
+    async cleanup() {
+      await Promise.allSettled(opened.map((p) => p.close()));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
