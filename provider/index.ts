@@ -12,5 +12,6 @@ export {
   functionResourcesSchema,
 } from './schemas.js';
 export type { RequestQueuer } from './queue.js';
+export { createInvocationProxy, type InvocationProxy, type InvocationProxyOptions, type ForwardOptions, type ForwardResult } from './proxy.js';
 export { serveProvider, type ServeProviderOptions, type ProviderServer } from './rest-server.js';
 export { createRestProvider, type RestProviderOptions } from './rest-client.js';

@@ -1,0 +1,142 @@
+/**
+ * buildGateway: assemble one gateway instance (Fastify app, proxy, metrics,
+ * auth) from a config and its dependencies. No global state: two gateways
+ * can run in one process.
+ *
+ * Route groups and their guards:
+ *   open:       /function/*, /healthz, /metrics, /
+ *   basic auth: /system/*, /ui/*   (when basic_auth=true)
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { createInvocationProxy, type Provider } from '../provider/index.js';
+import { basicAuthHook, createBasicAuthCheck, readCredentials } from './auth.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayContext } from './context.js';
+import { GatewayError } from './errors.js';
+import { installErrorHandler } from './http-errors.js';
+import { GatewayMetrics } from './metrics.js';
+import { installRouterBehaviour, methodNotAllowed } from './router.js';
+import { functionProxyRoutes } from './routes/function-proxy.js';
+import { opsRoutes } from './routes/ops.js';
+import { systemFunctionRoutes } from './routes/system-functions.js';
+import { systemInfoRoutes } from './routes/system-info.js';
+import { systemLogRoutes } from './routes/system-logs.js';
+import { systemNamespaceRoutes } from './routes/system-namespaces.js';
+import { systemSecretRoutes } from './routes/system-secrets.js';
+import { uiRoutes } from './routes/ui.js';
+import { createEndpointResolver } from './scale-from-zero.js';
+
+export interface GatewayDeps {
+  provider: Provider;
+  logger?: Logger;
+  /** Metrics registry; default a new Registry per gateway. */
+  registry?: Registry;
+  /** Basic-auth credentials; overrides reading the files under secret_mount_path. */
+  credentials?: { user: string; password: string };
+  /** Reserved for async invocation: without it /async-function/* is not registered (404). */
+  queue?: unknown;
+}
+
+/** Known paths and the methods each accepts; every other method answers 405. */
+const KNOWN_ROUTES: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['/system/functions', ['GET', 'POST', 'PUT', 'DELETE']],
+  ['/system/function/:name', ['GET']],
+  ['/system/scale-function/:name', ['POST']],
+  ['/system/info', ['GET']],
+  ['/system/secrets', ['GET', 'POST', 'PUT', 'DELETE']],
+  ['/system/logs', ['GET']],
+  ['/system/namespaces', ['GET']],
+  ['/system/namespace/', ['GET', 'POST', 'PUT', 'DELETE']],
+  ['/system/namespace/:ns', ['GET', 'POST', 'PUT', 'DELETE']],
+  ['/healthz', ['GET']],
+  ['/metrics', ['GET']],
+  ['/', ['GET']],
+  ['/ui/*', ['GET']],
+];
+
+/** JSON for every content type on /system/*: upstream ignores Content-Type. */
+function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new GatewayError('GW_ERR_INVALID_BODY', `invalid JSON body: ${(err as Error).message}`), undefined);
+    }
+  });
+}
+
+export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
+  const { provider, logger } = deps;
+  let authCheck: GatewayContext['authCheck'];
+  if (config.basicAuth) authCheck = createBasicAuthCheck(deps.credentials ?? readCredentials(config.secretMountPath));
+
+  const registry = deps.registry ?? new Registry();
+  const proxy = createInvocationProxy({
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxConnectionsPerEndpoint: config.maxIdleConnsPerHost,
+    callHeaders: { servedBy: `openfaas-ce/${config.version.release}` },
+    userAgent: `openfaas-ce-gateway/${config.version.release}`,
+  });
+  const ctx: GatewayContext = {
+    config,
+    provider,
+    logger,
+    authCheck,
+    proxy,
+    metrics: new GatewayMetrics(registry, provider, logger),
+    resolver: createEndpointResolver({
+      provider,
+      scaleFromZero: config.scaleFromZero,
+      timeoutMs: config.scaleFromZeroTimeoutMs,
+    }),
+  };
+
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger as unknown as FastifyBaseLogger } : { logger: false }),
+    disableRequestLogging: true,
+    exposeHeadRoutes: false,
+    bodyLimit: config.maxBodyBytes,
+    requestTimeout: config.readTimeoutMs,
+    // Socket inactivity: a client that stops reading is dropped after write_timeout.
+    connectionTimeout: config.writeTimeoutMs,
+    return503OnClosing: true,
+    http: { maxHeaderSize: 1024 * 1024 },
+    routerOptions: { maxParamLength: 8192 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  });
+
+  app.decorate('gatewayRegistry', registry);
+  installErrorHandler(app, logger);
+  installRouterBehaviour(app);
+  for (const [url, methods] of KNOWN_ROUTES) methodNotAllowed(app, url, methods);
+
+  await app.register(async (open) => {
+    await opsRoutes(open, ctx);
+  });
+  await app.register(async (fn) => {
+    await functionProxyRoutes(fn, ctx);
+  });
+  await app.register(async (system) => {
+    if (authCheck) system.addHook('onRequest', basicAuthHook(authCheck));
+    installJsonParser(system, config.maxBodyBytes);
+    await systemFunctionRoutes(system, ctx);
+    await systemSecretRoutes(system, ctx);
+    await systemNamespaceRoutes(system, ctx);
+    await systemInfoRoutes(system, ctx);
+    await systemLogRoutes(system, ctx);
+    await uiRoutes(system, ctx);
+  });
+
+  app.addHook('onClose', async () => {
+    await proxy.close();
+  });
+  return app;
+}

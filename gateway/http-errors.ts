@@ -1,0 +1,59 @@
+/**
+ * Plain-text answers in upstream's format (Go `http.Error`: text/plain,
+ * nosniff, message + "\n") and the one error handler that maps every thrown
+ * error to a status: GatewayError and ProviderError by code, Fastify's own
+ * client errors (bad JSON, body too large, schema) by their 4xx status, and
+ * anything else to 500 without leaking internals.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { ProviderError } from '../provider/index.js';
+import { GatewayError } from './errors.js';
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/** Send `message` as an upstream-style plain-text error body. */
+export function sendText(reply: FastifyReply, status: number, message: string, newline = true): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', TEXT)
+    .header('x-content-type-options', 'nosniff')
+    .send(newline ? `${message}\n` : message);
+}
+
+export interface MappedError {
+  status: number;
+  message: string;
+  /** True when the client caused it (4xx) or the provider reported a known condition. */
+  expected: boolean;
+}
+
+/** Status and client-facing message for any thrown value. */
+export function mapError(err: unknown): MappedError {
+  if (GatewayError.is(err)) return { status: err.statusCode, message: err.message, expected: err.statusCode < 500 };
+  if (ProviderError.is(err)) return { status: err.statusCode, message: err.message, expected: true };
+  const fe = err as Partial<FastifyError> & { validation?: unknown };
+  if (fe && typeof fe === 'object') {
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe.statusCode === 413) {
+      return { status: 413, message: 'request body is too large', expected: true };
+    }
+    if (fe.validation) return { status: 400, message: `invalid request: ${fe.message}`, expected: true };
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return { status: fe.statusCode, message: fe.message ?? 'bad request', expected: true };
+    }
+  }
+  return { status: 500, message: 'internal error', expected: false };
+}
+
+export function installErrorHandler(app: FastifyInstance, logger: Logger | undefined): void {
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = mapError(err);
+    if (!mapped.expected) logger?.error({ err, url: request.url, method: request.method }, 'request failed');
+    else if (mapped.status >= 500) logger?.warn({ err: (err as Error).message, url: request.url }, 'provider error');
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy();
+      return;
+    }
+    return sendText(reply, mapped.status, mapped.message);
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * ANY /function/:name[/...] (spec §1.1): resolve ready replicas (waking a
+ * function scaled to zero), then stream the request through the shared
+ * invocation proxy. Bodies are never parsed or buffered here.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { splitFunctionName } from '../../provider/index.js';
+import { qualifiedName, type GatewayContext } from '../context.js';
+import { mapError } from '../http-errors.js';
+
+const PREFIX = '/function/';
+
+/** The function-relative path + query of a raw `/function/NAME...` URL: `/a/b?q=1`, `/` or `/?q=1`. */
+export function functionSubPath(url: string): string {
+  let end = PREFIX.length;
+  while (end < url.length) {
+    const c = url.charCodeAt(end);
+    if (c === 47 /* / */ || c === 63 /* ? */) break;
+    end++;
+  }
+  const rest = url.slice(end);
+  if (rest === '') return '/';
+  return rest.charCodeAt(0) === 63 ? `/${rest}` : rest;
+}
+
+/** Name segment of a raw `/function/NAME...` URL (percent-decoded). */
+function nameFromUrl(url: string): string {
+  const rest = url.slice(PREFIX.length);
+  let end = 0;
+  while (end < rest.length && rest[end] !== '/' && rest[end] !== '?') end++;
+  const seg = rest.slice(0, end);
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
+  }
+}
+
+function writePlain(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * Handle one invocation on raw node objects. Used by the Fastify route and
+ * reusable by a raw-server fast path. Never rejects.
+ */
+export function createInvokeHandler(ctx: GatewayContext) {
+  const { config, resolver, proxy, metrics } = ctx;
+  const maxBody = config.maxFunctionBodyBytes;
+
+  return async function invoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startTime = `${Date.now()}000000`;
+    const t0 = performance.now();
+    const url = req.url ?? '/';
+    const { name, namespace } = splitFunctionName(nameFromUrl(url), config.functionNamespace);
+    const label = qualifiedName(ctx, name, namespace);
+
+    if (maxBody > 0) {
+      const len = Number(req.headers['content-length'] ?? 0);
+      if (len > maxBody) {
+        writePlain(res, 413, 'request body is too large\n');
+        return;
+      }
+    }
+
+    let endpoints;
+    try {
+      endpoints = await resolver.resolve(name, namespace, label);
+    } catch (err) {
+      const mapped = mapError(err);
+      if (!mapped.expected) ctx.logger?.error({ err, fn: label }, 'resolving function failed');
+      // Upstream writes these scaler errors without a trailing newline.
+      if (!res.headersSent && !res.destroyed) writePlain(res, mapped.status, mapped.message);
+      return;
+    }
+
+    metrics.invocationStarted(label);
+    const result = await proxy.forward(req, res, { endpoints, path: functionSubPath(url), startTime });
+    metrics.invocationCompleted(label, result.statusCode, (performance.now() - t0) / 1000);
+    if (result.error && result.statusCode >= 500) {
+      ctx.logger?.warn({ fn: label, status: result.statusCode, err: result.error.message }, 'invocation failed');
+    }
+  };
+}
+
+export async function functionProxyRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const invoke = createInvokeHandler(ctx);
+  // Leave request bodies unread: the proxy streams them to the replica.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  const handler = async (request: { raw: IncomingMessage }, reply: { hijack(): void; raw: ServerResponse }) => {
+    reply.hijack();
+    await invoke(request.raw, reply.raw);
+  };
+  app.all('/function/:name', handler);
+  app.all('/function/:name/*', handler);
+}
