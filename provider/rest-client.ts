@@ -221,15 +221,17 @@ class RestProvider implements Provider {
   }
 
   /**
-   * One endpoint: the remote provider's own invocation route, which picks the
-   * replica. Empty while no replica is ready, like every other provider.
+   * The remote provider's own invocation route, which picks the replica itself.
+   * One entry per ready replica (all the same route, ids `provider-1..N`) so the
+   * count still reads as "ready replicas"; empty while none is ready.
    */
   async endpoints(name: string, namespace?: string): Promise<InvokeEndpoint[]> {
     const status = await this.get(name, namespace);
     if (!status) throw ProviderError.notFound(`function ${name}`);
-    if (!status.availableReplicas) return [];
+    const ready = status.availableReplicas ?? 0;
     const ns = status.namespace || namespace || this.#defaultNamespace;
-    return [{ id: 'provider', baseUrl: this.#baseUrl, pathPrefix: `/function/${name}.${ns}` }];
+    const pathPrefix = `/function/${name}.${ns}`;
+    return Array.from({ length: ready }, (_, i) => ({ id: `provider-${i + 1}`, baseUrl: this.#baseUrl, pathPrefix }));
   }
 
   // --- secrets ---------------------------------------------------------------

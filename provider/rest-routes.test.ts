@@ -510,7 +510,7 @@ t.test('invocation proxy: path, query, method, body; 503 when unresolvable', asy
   mem.endpointList = [{ id: 'r1', baseUrl: `http://127.0.0.1:${addr.port}`, pathPrefix: '' }];
   const client = createRestProvider({ baseUrl: srv.url + '/' });
   t.teardown(() => client.close());
-  t.same(await client.endpoints('echo'), [{ id: 'provider', baseUrl: srv.url, pathPrefix: '/function/echo.openfaas-fn' }]);
+  t.same(await client.endpoints('echo'), [{ id: 'provider-1', baseUrl: srv.url, pathPrefix: '/function/echo.openfaas-fn' }]);
   await t.rejects(client.endpoints('ghost'), { code: 'NOT_FOUND' });
   await mem.scale('echo', 0);
   t.same(await client.endpoints('echo'), [], 'no endpoint while nothing is ready');
@@ -556,9 +556,14 @@ t.test('REST client: every Provider method round-trips with error codes', async 
   await client.scale('fn', 2, 'team-a');
   t.equal((await client.get('fn', 'team-a'))!.replicas, 2);
   await t.rejects(client.scale('zz', 1), { code: 'NOT_FOUND' });
-  t.same(await client.endpoints('fn', 'team-a'), [
-    { id: 'provider', baseUrl: srv.url, pathPrefix: '/function/fn.team-a' },
-  ]);
+  t.same(
+    await client.endpoints('fn', 'team-a'),
+    [
+      { id: 'provider-1', baseUrl: srv.url, pathPrefix: '/function/fn.team-a' },
+      { id: 'provider-2', baseUrl: srv.url, pathPrefix: '/function/fn.team-a' },
+    ],
+    'one entry per ready replica, all through the provider',
+  );
   await client.scale('fn', 0, 'team-a');
   t.same(await client.endpoints('fn', 'team-a'), [], 'none while scaled to zero');
   await client.remove('fn', 'team-a');
