@@ -352,9 +352,10 @@ class LocalProviderImpl implements Provider {
 
   private async launchSpec(entry: FunctionEntry, replicaId: string, generation: number): Promise<LaunchSpec> {
     const spec = entry.record.spec;
-    const runtime = entry.runtime;
     if (generation !== entry.generation) throw new Error('superseded by an update');
-    if (!runtime.generic && !runtime.dir) runtime.dir = (await this.resolveRuntime(spec)).dir;
+    // a persisted function whose image was missing at startup: retry on every launch
+    if (!entry.runtime.generic && !entry.runtime.dir) entry.runtime = await this.resolveRuntime(spec);
+    const runtime = entry.runtime;
     const replicaDir = join(entry.runDir, replicaId);
     const tmp = join(replicaDir, 'tmp');
     await rm(tmp, { recursive: true, force: true });
