@@ -1,0 +1,252 @@
+/**
+ * Command-line and environment parsing for every sub-command. Each loader takes
+ * argv and an env object (never process.env itself), collects every problem,
+ * and throws one CliError listing them all, or returns a frozen config.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError } from './errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const DATA_DIR_ENV = 'FAAS_TS_DATA_DIR';
+export const LOG_LEVEL_ENV = 'FAAS_TS_LOG_LEVEL';
+export const DEFAULT_DATA_DIR = '.faas-ts';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where the repository (templates/, stack.yml, dist/) is, from this module's location (works from dist/ too). */
+export function findRepoRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'faas-ts') return dir;
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new CliError('CLI_ERR_CONFIG', `cannot find the faas-ts package root above ${from}`);
+    dir = parent;
+  }
+}
+
+export function packageVersion(repoRoot: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'dev';
+  } catch {
+    return 'dev';
+  }
+}
+
+/** Context every loader needs besides argv and env. */
+export interface Runtime {
+  readonly env: Env;
+  readonly cwd: string;
+  readonly repoRoot: string;
+  /** Node binary used to start bundled JS (the watchdog). */
+  readonly execPath: string;
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  argv: readonly string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new CliError('CLI_ERR_USAGE', `faas-ts ${command}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function checkDataDir(dir: string, problems: string[]): void {
+  try {
+    if (!statSync(dir).isDirectory()) problems.push(`${DATA_DIR_ENV}/--data-dir ${dir} exists and is not a directory`);
+  } catch {
+    // created on first use
+  }
+}
+
+function logLevel(env: Env, problems: string[]): LogLevel {
+  const raw = (env[LOG_LEVEL_ENV] ?? '').trim();
+  if (raw === '') return 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(raw)) return raw as LogLevel;
+  problems.push(`${LOG_LEVEL_ENV}=${JSON.stringify(raw)} must be one of ${LOG_LEVELS.join(', ')}`);
+  return 'info';
+}
+
+function portFlag(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    problems.push(`--port ${JSON.stringify(raw)} must be an integer between 0 and 65535`);
+    return undefined;
+  }
+  return String(Number(raw));
+}
+
+/**
+ * The stack file: `-f` when given (must exist); else `stack.yaml` / `stack.yml`
+ * in the cwd (faas-cli's lookup); else the repository's sample stack.yml.
+ */
+function stackFile(flag: string | undefined, rt: Runtime, problems: string[]): string {
+  if (flag !== undefined) {
+    const file = resolve(rt.cwd, flag);
+    if (!isFile(file)) problems.push(`stack file ${file} (-f) does not exist`);
+    return file;
+  }
+  for (const name of ['stack.yaml', 'stack.yml']) {
+    const file = join(rt.cwd, name);
+    if (isFile(file)) return file;
+  }
+  return join(rt.repoRoot, 'stack.yml');
+}
+
+/** Template search order: faas-cli's `template/` beside the stack, our `templates/` beside it, then the repo's. */
+export function templateDirs(stack: string, repoRoot: string): string[] {
+  const base = dirname(stack);
+  return [...new Set([join(base, 'template'), join(base, 'templates'), join(repoRoot, 'templates')])];
+}
+
+function watchdogCommand(rt: Runtime, problems: string[]): string[] {
+  const bundle = join(rt.repoRoot, 'dist', 'fwatchdog.cjs');
+  if (!isFile(bundle)) problems.push(`the watchdog bundle ${bundle} is missing: run \`npm run build\` (or \`npm run build:watchdog\`)`);
+  return [rt.execPath, bundle];
+}
+
+export interface UpConfig {
+  readonly dataDir: string;
+  /** `<dataDir>/gateway-secrets`: basic-auth-user / basic-auth-password. */
+  readonly credentialsDir: string;
+  readonly stackFile: string;
+  readonly templateDirs: readonly string[];
+  /** Build and deploy the stack's functions (false with --skip-deploy). */
+  readonly deploy: boolean;
+  readonly watchdogCommand: readonly string[];
+  /** Env handed to loadGatewayConfig (process env plus the overrides `up` makes). */
+  readonly gatewayEnv: Env;
+  readonly logLevel: LogLevel;
+}
+
+export const UP_USAGE = `Usage: faas-ts up [-f stack.yml] [--data-dir DIR] [--port N] [--skip-deploy]
+
+Start the gateway (basic auth on, UI at /ui) with the local provider and deploy
+the stack's functions. Env: ${DATA_DIR_ENV} (default ./${DEFAULT_DATA_DIR}), ${LOG_LEVEL_ENV},
+and the gateway's variables (port, bind_address, metrics_port, ...).`;
+
+export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
+  const { values } = parse('up', argv, {
+    yaml: { type: 'string', short: 'f' },
+    'data-dir': { type: 'string' },
+    port: { type: 'string', short: 'p' },
+    'skip-deploy': { type: 'boolean' },
+  });
+  const problems: string[] = [];
+  const dataDir = resolve(rt.cwd, values['data-dir'] ?? (rt.env[DATA_DIR_ENV] || DEFAULT_DATA_DIR));
+  checkDataDir(dataDir, problems);
+  const file = stackFile(values.yaml, rt, problems);
+  const port = portFlag(values.port, problems);
+  const level = logLevel(rt.env, problems);
+  const wd = watchdogCommand(rt, problems);
+  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts up: invalid configuration', problems);
+
+  const credentialsDir = join(dataDir, 'gateway-secrets');
+  const gatewayEnv: Record<string, string | undefined> = {
+    ...rt.env,
+    basic_auth: rt.env.basic_auth || 'true',
+    secret_mount_path: credentialsDir,
+  };
+  if (port !== undefined) gatewayEnv.port = port;
+  return Object.freeze({
+    dataDir,
+    credentialsDir,
+    stackFile: file,
+    templateDirs: Object.freeze(templateDirs(file, rt.repoRoot)),
+    deploy: !values['skip-deploy'],
+    watchdogCommand: Object.freeze(wd),
+    gatewayEnv: Object.freeze(gatewayEnv),
+    logLevel: level,
+  });
+}
+
+export interface BuildConfig {
+  readonly dataDir: string;
+  readonly stackFile: string;
+  readonly templateDirs: readonly string[];
+  /** Only these functions (positional names); empty = all. */
+  readonly only: readonly string[];
+}
+
+export const BUILD_USAGE = `Usage: faas-ts build [-f stack.yml] [--data-dir DIR] [FUNCTION...]
+
+Turn each function's lang + handler into a bundle in <data dir>/bundles/.`;
+
+export function loadBuildConfig(argv: readonly string[], rt: Runtime): BuildConfig {
+  const { values, positionals } = parse(
+    'build',
+    argv,
+    { yaml: { type: 'string', short: 'f' }, 'data-dir': { type: 'string' } },
+    true,
+  );
+  const problems: string[] = [];
+  const dataDir = resolve(rt.cwd, values['data-dir'] ?? (rt.env[DATA_DIR_ENV] || DEFAULT_DATA_DIR));
+  checkDataDir(dataDir, problems);
+  const file = stackFile(values.yaml, rt, problems);
+  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts build: invalid configuration', problems);
+  return Object.freeze({
+    dataDir,
+    stackFile: file,
+    templateDirs: Object.freeze(templateDirs(file, rt.repoRoot)),
+    only: Object.freeze([...positionals]),
+  });
+}
+
+export interface GatewayOnlyConfig {
+  /** faas-provider base URL (env functions_provider_url), e.g. http://127.0.0.1:8081/. */
+  readonly providerUrl: string;
+  readonly gatewayEnv: Env;
+  readonly logLevel: LogLevel;
+}
+
+export const GATEWAY_USAGE = `Usage: faas-ts gateway [--port N]
+
+Start the gateway alone in front of a remote faas-provider (env
+functions_provider_url, as upstream). Gateway env: port, bind_address,
+basic_auth, secret_mount_path, ...`;
+
+export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): GatewayOnlyConfig {
+  const { values } = parse('gateway', argv, { port: { type: 'string', short: 'p' } });
+  const problems: string[] = [];
+  const raw = (rt.env.functions_provider_url ?? '').trim();
+  let providerUrl = '';
+  if (!raw) problems.push('functions_provider_url is required (the faas-provider URL, e.g. http://127.0.0.1:8081/)');
+  else {
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+      providerUrl = u.toString();
+    } catch {
+      problems.push(`functions_provider_url=${JSON.stringify(raw)} must be an http(s) URL`);
+    }
+  }
+  const port = portFlag(values.port, problems);
+  const level = logLevel(rt.env, problems);
+  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts gateway: invalid configuration', problems);
+  const gatewayEnv: Record<string, string | undefined> = { ...rt.env };
+  if (port !== undefined) gatewayEnv.port = port;
+  return Object.freeze({ providerUrl, gatewayEnv: Object.freeze(gatewayEnv), logLevel: level });
+}

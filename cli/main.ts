@@ -1,0 +1,151 @@
+/**
+ * faas-ts command line: the composition root. The only module that reads
+ * process.env / process.argv and picks concrete implementations (local
+ * provider, REST provider, pino to stderr).
+ *
+ *   faas-ts up        gateway + UI + local provider + the stack's functions
+ *   faas-ts build     stack functions → bundles in the local bundle store
+ *   faas-ts gateway   gateway alone, in front of a remote faas-provider
+ *   faas-ts watchdog  the function watchdog (fwatchdog)
+ *   faas-ts version
+ */
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { BundleStore } from '../provider-local/index.js';
+import { buildStack } from './build.js';
+import {
+  BUILD_USAGE,
+  findRepoRoot,
+  GATEWAY_USAGE,
+  loadBuildConfig,
+  loadGatewayOnlyConfig,
+  loadUpConfig,
+  packageVersion,
+  UP_USAGE,
+  type LogLevel,
+  type Runtime,
+} from './config.js';
+import { CliError } from './errors.js';
+import { runGatewayOnly } from './gateway-cmd.js';
+import { loadStack } from './stack.js';
+import { runUp } from './up.js';
+import { runWatchdog } from './watchdog-cmd.js';
+
+const USAGE = `Usage: faas-ts <command> [options]
+
+Commands:
+  up         start the gateway, UI and local provider; deploy stack.yml's functions
+  build      turn stack.yml's functions into bundles (-f stack.yml)
+  gateway    start the gateway in front of a remote faas-provider (functions_provider_url)
+  watchdog   run the function watchdog (fwatchdog); configured by env like of-watchdog
+  version    print the version
+
+Run "faas-ts <command> --help" for a command's options.`;
+
+function makeLogger(level: LogLevel): Logger {
+  return pino(
+    { level, base: { pid: process.pid }, redact: ['req.headers.authorization', 'password'] },
+    pino.destination({ dest: 2, sync: true }),
+  );
+}
+
+/** Keep the process alive until SIGINT/SIGTERM, then run `close` once and resolve with the exit code. */
+function untilSignal(close: () => Promise<void>, logger: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal while shutting down; exiting now');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while shutting down');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const rt: Runtime = { env: process.env, cwd: process.cwd(), repoRoot: findRepoRoot(), execPath: process.execPath };
+  const [command, ...rest] = argv;
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+
+  switch (command) {
+    case 'up': {
+      if (wantsHelp(rest)) {
+        print(UP_USAGE);
+        return 0;
+      }
+      const config = loadUpConfig(rest, rt);
+      const logger = makeLogger(config.logLevel);
+      const handle = await runUp(config, { print, logger, env: rt.env });
+      return untilSignal(() => handle.close(), logger);
+    }
+    case 'build': {
+      if (wantsHelp(rest)) {
+        print(BUILD_USAGE);
+        return 0;
+      }
+      const config = loadBuildConfig(rest, rt);
+      const stack = await loadStack(config.stackFile, rt.env);
+      const unknown = config.only.filter((n) => !stack.functions.some((f) => f.name === n));
+      if (unknown.length > 0) throw new CliError('CLI_ERR_USAGE', `faas-ts build: no such function in ${stack.file}: ${unknown.join(', ')}`);
+      const selected = config.only.length > 0 ? stack.functions.filter((f) => config.only.includes(f.name)) : stack.functions;
+      const store = new BundleStore(join(config.dataDir, 'bundles'));
+      const results = await buildStack(selected, { templateDirs: config.templateDirs, store });
+      for (const r of results) print(`${r.name}: ${r.image} → ${r.dir}${r.changed ? '' : ' (unchanged)'}`);
+      return 0;
+    }
+    case 'gateway': {
+      if (wantsHelp(rest)) {
+        print(GATEWAY_USAGE);
+        return 0;
+      }
+      const config = loadGatewayOnlyConfig(rest, rt);
+      const logger = makeLogger(config.logLevel);
+      const handle = await runGatewayOnly(config, logger);
+      print(`Gateway: ${handle.url} → provider ${config.providerUrl}`);
+      return untilSignal(() => handle.close(), logger);
+    }
+    case 'watchdog':
+      return runWatchdog(rest, rt);
+    case 'version':
+    case '--version':
+      print(`faas-ts ${packageVersion(rt.repoRoot)} (node ${process.version}, ${process.platform}/${process.arch})`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      print(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new CliError('CLI_ERR_USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (CliError.is(err)) {
+      process.stderr.write(`faas-ts: ${err.message} [${err.code}]\n`);
+      process.exit(err.exitCode);
+    }
+    const e = err as { code?: unknown; message?: unknown };
+    process.stderr.write(`faas-ts: ${String(e?.message ?? err)}${typeof e?.code === 'string' ? ` [${e.code}]` : ''}\n`);
+    process.exit(1);
+  },
+);
