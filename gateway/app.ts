@@ -7,7 +7,7 @@
  *   open:       /function/*, /healthz, /metrics, /
  *   basic auth: /system/*, /ui/*   (when basic_auth=true)
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createInvocationProxy, type Provider } from '../provider/index.js';
@@ -101,7 +101,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
 
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as unknown as FastifyBaseLogger } : { logger: false }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     bodyLimit: config.maxBodyBytes,
     requestTimeout: config.readTimeoutMs,
