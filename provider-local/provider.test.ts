@@ -172,7 +172,10 @@ t.test('unknown image and bad names are INVALID; streaming bundle works', async 
   t.teardown(() => off.close());
   await t.rejects(off.deploy({ service: 'g', image: 'functions/alpine', envProcess: 'cat' }), { code: 'INVALID' }, 'generic runtime can be switched off');
 
-  await p.deploy({ service: 'cat', image: 'echo-cat' });
+  await p.deploy({ service: 'cat', image: 'echo-cat', registryAuth: 'dXNlcjpwYXNz' } as never);
+  const { readFile } = await import('node:fs/promises');
+  const saved = await readFile(`${env.dataDir}/state/functions/openfaas-fn/cat.json`, 'utf8');
+  t.notMatch(saved, /registryAuth/, 'unknown keys (registry credentials) are not persisted');
   await ready(p, 'cat');
   t.equal((await invoke(p, 'cat', '/', { method: 'POST', body: 'streamed' })).body, 'streamed');
 });

@@ -59,6 +59,18 @@ export const GENERIC_WATCHDOG_MODE = 'classic';
 
 const SCALE_MIN_LABEL = 'com.openfaas.scale.min';
 
+const KNOWN_SPEC_KEYS = [
+  'envProcess',
+  'envVars',
+  'constraints',
+  'secrets',
+  'labels',
+  'annotations',
+  'limits',
+  'requests',
+  'readOnlyRootFilesystem',
+] as const satisfies readonly (keyof FunctionDeployment)[];
+
 export type LocalProvider = Provider &
   Required<Pick<Provider, 'getNamespace' | 'createNamespace' | 'updateNamespace' | 'deleteNamespace' | 'logs' | 'health'>> & {
   /** The bundle store behind image names (for the CLI's build/install). */
@@ -310,7 +322,17 @@ class LocalProviderImpl implements Provider {
     const ns = this.ns(spec.namespace);
     this.assertNamespace(ns);
     for (const s of spec.secrets ?? []) assertSecretName(s);
-    return { ...spec, namespace: ns };
+    if (spec.envVars) {
+      for (const [k, v] of Object.entries(spec.envVars)) {
+        if (typeof v !== 'string') throw ProviderError.invalid(`envVars.${k} must be a string`);
+      }
+    }
+    // keep known keys only: deprecated ones such as registryAuth may carry credentials
+    const out: FunctionDeployment = { service: spec.service, image: spec.image, namespace: ns };
+    for (const k of KNOWN_SPEC_KEYS) {
+      if (spec[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = structuredClone(spec[k]);
+    }
+    return out;
   }
 
   private newEntry(record: FunctionRecord, runtime: Runtime): FunctionEntry {
