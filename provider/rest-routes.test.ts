@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { createServer, type Server } from 'node:http';
 import { request } from 'undici';
 import { serveProvider, type ProviderServer } from './rest-server.js';
-import { createRestProvider } from './rest-client.js';
+import { createRestProvider, parseNdjson } from './rest-client.js';
 import { ProviderError } from './errors.js';
 import type { Provider } from './provider.js';
 import type {
@@ -606,4 +606,43 @@ t.test('REST client: default namespace discovery and transport errors', async (t
   await t.rejects(down.health!(), { code: 'UNAVAILABLE' });
   t.equal(down.defaultNamespace, 'openfaas-fn');
   t.throws(() => createRestProvider({ baseUrl: 'ftp://x' }), { code: 'INVALID' });
+});
+
+t.test('NDJSON parsing is incremental and survives split chunks', async (t) => {
+  const line = (text: string) =>
+    JSON.stringify({ name: 'fn', namespace: 'ns', instance: 'i', timestamp: 't', text }) + '\n';
+  const bytes = Buffer.from(line('héllo') + line('wörld') + line('last-without-newline').trimEnd());
+  // Split inside a multi-byte character and inside a line.
+  const cut1 = bytes.indexOf(Buffer.from('é')) + 1;
+  const cut2 = bytes.indexOf(Buffer.from('wö')) + 2;
+  async function* chunks() {
+    yield bytes.subarray(0, cut1);
+    yield bytes.subarray(cut1, cut2);
+    yield bytes.subarray(cut2);
+  }
+  const out: string[] = [];
+  for await (const m of parseNdjson(chunks())) out.push(m.text);
+  t.same(out, ['héllo', 'wörld', 'last-without-newline']);
+
+  async function* bad() {
+    yield Buffer.from('{"name":\n');
+  }
+  await t.rejects(
+    (async () => {
+      for await (const _ of parseNdjson(bad()));
+    })(),
+    { code: 'BACKEND' },
+  );
+});
+
+t.test('invocation of an unreachable replica is a platform error', async (t) => {
+  const mem = new MemoryProvider();
+  await mem.deploy({ service: 'gone', image: 'i' });
+  mem.endpointList = [{ id: 'r1', baseUrl: 'http://127.0.0.1:1', pathPrefix: '' }];
+  const srv = await start(t, mem);
+  const r = await call(srv.url, 'GET', '/function/gone');
+  // The shared proxy (proxy.ts) answers 502 with an empty body; spec §8.3 has
+  // 500 "Can't reach service for: NAME." here (see the report on proxy.ts).
+  t.equal(r.status, 502);
+  t.equal(r.text, '');
 });
