@@ -21,6 +21,8 @@ export interface LocalProviderConfig {
   logger?: Logger;
   /** Log lines kept per function (ring buffer). Default 2000. */
   logLines?: number;
+  /** Also append log lines to `<dataDir>/logs/<ns>/<name>.log` (not rotated). Default false. */
+  logFiles?: boolean;
   /** Upper bound for one function's replicas; larger scale requests are INVALID. Default 50. */
   maxReplicas?: number;
   /**
@@ -50,6 +52,7 @@ export interface ResolvedConfig {
   genericImages: boolean;
   logger: Logger;
   logLines: number;
+  logFiles: boolean;
   maxReplicas: number;
   secretMount: 'auto' | SecretMountMode;
   drainDelay: string;
@@ -94,6 +97,7 @@ export function resolveConfig(config: LocalProviderConfig): ResolvedConfig {
     genericImages: config.genericImages ?? true,
     logger: config.logger ?? pino({ level: 'silent' }),
     logLines: positiveInt('logLines', config.logLines, 2000, problems),
+    logFiles: config.logFiles ?? false,
     maxReplicas: positiveInt('maxReplicas', config.maxReplicas, 50, problems),
     secretMount: config.secretMount ?? 'auto',
     drainDelay: config.drainDelay ?? '1s',

@@ -81,8 +81,8 @@ t.test('deploy, invoke, scale, logs, remove (http bundle)', async (t) => {
   await t.rejects(collect(p.logs!({ name: 'hello' }, new AbortController().signal)), { code: 'NOT_FOUND' });
 });
 
-t.test('logs follow streams new lines until aborted', async (t) => {
-  const env = await makeTestProvider();
+t.test('logs follow streams new lines until aborted; optional log file', async (t) => {
+  const env = await makeTestProvider({ logFiles: true });
   t.teardown(env.cleanup);
   const p = env.provider;
   await p.deploy({ service: 'follow', image: 'hello-http' });
@@ -98,6 +98,8 @@ t.test('logs follow streams new lines until aborted', async (t) => {
   await invoke(p, 'follow', '/after');
   await reader;
   t.ok(seen.some((s) => s.includes('handled GET /after')), 'followed a line written after the call');
+  const { readFile } = await import('node:fs/promises');
+  await until(async () => (await readFile(`${env.dataDir}/logs/openfaas-fn/follow.log`, 'utf8')).includes('handled GET /after'), 5000, 'log file written');
 });
 
 t.test('crashed replica is restarted and ready again', async (t) => {

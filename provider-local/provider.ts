@@ -26,6 +26,7 @@
  *   while functions remain in it and deletes the namespace's secrets with it.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -104,6 +105,8 @@ interface FunctionEntry {
   generation: number;
   replicas: Replica[];
   logs: LogRing;
+  /** Append-only copy of the log lines when `logFiles` is on. */
+  logFile: WriteStream | undefined;
   /** Scratch root of this incarnation: secrets/ and one folder per replica. */
   runDir: string;
   reconcileQueued: boolean;
@@ -342,10 +345,20 @@ class LocalProviderImpl implements Provider {
       generation: 1,
       replicas: [],
       logs: new LogRing(this.cfg.logLines),
+      logFile: this.openLogFile(record.spec.namespace!, record.spec.service),
       runDir: join(this.runRoot, record.spec.namespace!, `${record.spec.service}-${randomBytes(4).toString('hex')}`),
       reconcileQueued: false,
       removed: false,
     };
+  }
+
+  private openLogFile(namespace: string, name: string): WriteStream | undefined {
+    if (!this.cfg.logFiles) return undefined;
+    const dir = join(this.cfg.dataDir, 'logs', namespace);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stream = createWriteStream(join(dir, `${name}.log`), { flags: 'a', mode: 0o600 });
+    stream.on('error', (err) => this.cfg.logger.error({ fn: name, ns: namespace, err: err.message }, 'log file write failed'));
+    return stream;
   }
 
   /** Copy the secrets a function lists into its own folder (and drop others). */
@@ -431,7 +444,11 @@ class LocalProviderImpl implements Provider {
         const launch = await this.launchSpec(entry, id, generation);
         return launch;
       },
-      onLog: (instance, text) => entry.logs.push(instance, text),
+      onLog: (instance, text) => {
+        const now = Date.now();
+        entry.logs.push(instance, text, now);
+        entry.logFile?.write(`${new Date(now).toISOString()} ${instance} ${text}\n`);
+      },
       onChange: (r) => {
         if (r.state === 'stopped') {
           entry.replicas = entry.replicas.filter((x) => x !== r);
@@ -561,6 +578,7 @@ class LocalProviderImpl implements Provider {
       // drain in the background: removal answers at once, like upstream
       void Promise.allSettled(stops).then(async () => {
         entry.logs.close();
+        entry.logFile?.end();
         await rm(entry.runDir, { recursive: true, force: true });
       });
     });
@@ -737,7 +755,10 @@ class LocalProviderImpl implements Provider {
       for (const r of entry.replicas) stops.push(r.stop());
     }
     await Promise.allSettled(stops);
-    for (const entry of this.functions.values()) entry.logs.close();
+    for (const entry of this.functions.values()) {
+      entry.logs.close();
+      entry.logFile?.end();
+    }
   }
 }
 
