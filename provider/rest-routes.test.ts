@@ -646,3 +646,9 @@ t.test('invocation of an unreachable replica is a platform error', async (t) => 
   t.equal(r.status, 502);
   t.equal(r.text, '');
 });
+
+t.test('a port in use fails serveProvider cleanly', async (t) => {
+  const first = await start(t, new MemoryProvider());
+  const port = Number(new URL(first.url).port);
+  await t.rejects(serveProvider(new MemoryProvider(), { port }), { code: 'EADDRINUSE' });
+});

@@ -354,7 +354,12 @@ export async function serveProvider(provider: Provider, opts: ServeProviderOptio
     invoke.route({ method: [...INVOKE_METHODS], url: '/function/:name/*', handler });
   });
 
-  await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
+  try {
+    await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('provider server has no TCP address');
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
