@@ -108,7 +108,13 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     // Socket inactivity: a client that stops reading is dropped after write_timeout.
     connectionTimeout: config.writeTimeoutMs,
     return503OnClosing: true,
-    http: { maxHeaderSize: 1024 * 1024 },
+    http: {
+      maxHeaderSize: 1024 * 1024,
+      // node ignores requestTimeout while headersTimeout (default 60 s) exceeds it.
+      headersTimeout: Math.min(60_000, config.readTimeoutMs),
+      // How often node enforces requestTimeout (its default, 30 s, would let short read_timeouts overrun).
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(config.readTimeoutMs / 4))),
+    },
     routerOptions: { maxParamLength: 8192 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
