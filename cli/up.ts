@@ -73,7 +73,7 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
 
     io.print(`faas-ts is up.`);
     io.print(`Gateway:   ${url}`);
-    io.print(`UI:        ${url}/ui/`);
+    if (gatewayConfig.uiDir) io.print(`UI:        ${url}/ui/`);
     io.print(`User:      ${credentials.user}`);
     if (credentials.newPassword !== undefined) {
       io.print(`Password:  ${credentials.newPassword}`);
