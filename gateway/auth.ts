@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCodes } from './errors.js';
 
 export interface Credentials {
   user: string;
@@ -55,7 +55,7 @@ export function basicAuthHook(check: (header: string | undefined) => boolean) {
   return async function requireBasicAuth(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     if (check(request.headers.authorization)) return;
     return reply
-      .code(401)
+      .code(GatewayErrorCodes.GW_ERR_UNAUTHORIZED)
       .header('www-authenticate', 'Basic realm="Restricted"')
       .header('content-type', 'text/plain; charset=utf-8')
       .send('invalid credentials');

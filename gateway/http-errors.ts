@@ -8,7 +8,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { ProviderError } from '../provider/index.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCodes, type GatewayErrorCode } from './errors.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -24,25 +24,32 @@ export function sendText(reply: FastifyReply, status: number, message: string, n
 export interface MappedError {
   status: number;
   message: string;
+  /** GW_ERR_* or the provider's code. */
+  code: string;
   /** True when the client caused it (4xx) or the provider reported a known condition. */
   expected: boolean;
 }
 
+function gateway(code: GatewayErrorCode, message: string): MappedError {
+  const status = GatewayErrorCodes[code];
+  return { status, message, code, expected: status < 500 };
+}
+
 /** Status and client-facing message for any thrown value. */
 export function mapError(err: unknown): MappedError {
-  if (GatewayError.is(err)) return { status: err.statusCode, message: err.message, expected: err.statusCode < 500 };
-  if (ProviderError.is(err)) return { status: err.statusCode, message: err.message, expected: true };
+  if (GatewayError.is(err)) return gateway(err.code, err.message);
+  if (ProviderError.is(err)) return { status: err.statusCode, message: err.message, code: err.code, expected: true };
   const fe = err as Partial<FastifyError> & { validation?: unknown };
   if (fe && typeof fe === 'object') {
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || fe.statusCode === 413) {
-      return { status: 413, message: 'request body is too large', expected: true };
+      return gateway('GW_ERR_BODY_TOO_LARGE', 'request body is too large');
     }
-    if (fe.validation) return { status: 400, message: `invalid request: ${fe.message}`, expected: true };
+    if (fe.validation) return gateway('GW_ERR_INVALID_BODY', `invalid request: ${fe.message}`);
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return { status: fe.statusCode, message: fe.message ?? 'bad request', expected: true };
+      return { status: fe.statusCode, message: fe.message ?? 'bad request', code: fe.code ?? 'FST_ERR', expected: true };
     }
   }
-  return { status: 500, message: 'internal error', expected: false };
+  return { ...gateway('GW_ERR_INTERNAL', 'internal error'), expected: false };
 }
 
 export function installErrorHandler(app: FastifyInstance, logger: Logger | undefined): void {

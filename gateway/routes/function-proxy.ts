@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { splitFunctionName } from '../../provider/index.js';
 import { qualifiedName, type GatewayContext } from '../context.js';
+import { GatewayErrorCodes } from '../errors.js';
 import { mapError } from '../http-errors.js';
 
 const PREFIX = '/function/';
@@ -64,7 +65,7 @@ export function createInvokeHandler(ctx: GatewayContext) {
     if (maxBody > 0) {
       const len = Number(req.headers['content-length'] ?? 0);
       if (len > maxBody) {
-        writePlain(res, 413, 'request body is too large\n');
+        writePlain(res, GatewayErrorCodes.GW_ERR_BODY_TOO_LARGE, 'request body is too large\n');
         return;
       }
     }

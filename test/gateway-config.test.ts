@@ -1,0 +1,186 @@
+/** Gateway config parsing, error-code registry and small pure helpers. */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { GatewayError, GatewayErrorCodes, loadGatewayConfig, parseDurationMs } from '../gateway/index.js';
+import { canonicalPath } from '../gateway/router.js';
+import { functionSubPath } from '../gateway/routes/function-proxy.js';
+import { clampReplicas } from '../gateway/routes/system-functions.js';
+import { wakeReplicas } from '../gateway/scale-from-zero.js';
+import { goArch } from '../gateway/routes/system-info.js';
+import { mapError } from '../gateway/http-errors.js';
+import { ProviderError } from '../provider/index.js';
+
+t.test('defaults', async (t) => {
+  const c = loadGatewayConfig({});
+  t.match(c, {
+    port: 8080,
+    bindAddress: '127.0.0.1',
+    metricsPort: 8082,
+    readTimeoutMs: 60_000,
+    writeTimeoutMs: 60_000,
+    upstreamTimeoutMs: 60_000,
+    basicAuth: false,
+    secretMountPath: '/run/secrets/',
+    scaleFromZero: true,
+    functionNamespace: '',
+    maxIdleConns: 1024,
+    maxIdleConnsPerHost: 1024,
+    maxBodyBytes: 20 * 1024 * 1024,
+    maxFunctionBodyBytes: 0,
+    maxReplicas: 0,
+  });
+  t.equal(c.version.release, '0.1.0');
+  t.equal(c.version.sha, '');
+  t.ok(Object.isFrozen(c), 'frozen');
+  t.ok(Object.isFrozen(c.version));
+});
+
+t.test('values from env', async (t) => {
+  const c = loadGatewayConfig({
+    port: '0',
+    bind_address: '0.0.0.0',
+    metrics_port: '0',
+    read_timeout: '30',
+    write_timeout: '1m30s',
+    upstream_timeout: '250ms',
+    basic_auth: 'true',
+    secret_mount_path: '/tmp/x',
+    scale_from_zero: 'false',
+    function_namespace: 'team',
+    max_idle_conns_per_host: '16',
+    max_body_bytes: '100',
+    max_replicas: '5',
+    GIT_SHA: 'abc123',
+  });
+  t.match(c, {
+    port: 0,
+    bindAddress: '0.0.0.0',
+    metricsPort: 0,
+    readTimeoutMs: 30_000,
+    writeTimeoutMs: 90_000,
+    upstreamTimeoutMs: 250,
+    basicAuth: true,
+    secretMountPath: '/tmp/x',
+    scaleFromZero: false,
+    functionNamespace: 'team',
+    maxIdleConnsPerHost: 16,
+    maxBodyBytes: 100,
+    maxReplicas: 5,
+  });
+  t.equal(c.version.sha, 'abc123');
+});
+
+t.test('booleans: only the exact string true', async (t) => {
+  t.equal(loadGatewayConfig({ basic_auth: 'TRUE' }).basicAuth, false);
+  t.equal(loadGatewayConfig({ basic_auth: '1' }).basicAuth, false);
+  t.equal(loadGatewayConfig({ scale_from_zero: 'yes' }).scaleFromZero, false);
+});
+
+t.test('invalid durations fall back to defaults', async (t) => {
+  const c = loadGatewayConfig({ read_timeout: 'soon', write_timeout: '-5s', upstream_timeout: '10x' });
+  t.equal(c.readTimeoutMs, 60_000);
+  t.equal(c.writeTimeoutMs, 60_000);
+  t.equal(c.upstreamTimeoutMs, 60_000);
+});
+
+t.test('one error names every bad variable', async (t) => {
+  try {
+    loadGatewayConfig({ port: 'http', metrics_port: '70000', max_idle_conns: 'many', max_body_bytes: '0', read_timeout: '0', ui_dir: '/nonexistent/ui' });
+    t.fail('should throw');
+  } catch (err) {
+    t.ok(GatewayError.is(err, 'GW_ERR_CONFIG'));
+    const msg = (err as Error).message;
+    for (const name of ['port=', 'metrics_port', 'max_idle_conns', 'max_body_bytes', 'read_timeout', 'ui_dir']) t.match(msg, name);
+  }
+});
+
+t.test('parseDurationMs', async (t) => {
+  const cases: Array<[string | undefined, number | undefined]> = [
+    ['30', 30_000],
+    ['0', 0],
+    ['30s', 30_000],
+    ['1m', 60_000],
+    ['1m30s', 90_000],
+    ['1.5h', 5_400_000],
+    ['500ms', 500],
+    ['2s500ms', 2_500],
+    ['1000us', 1],
+    ['', undefined],
+    [undefined, undefined],
+    ['s', undefined],
+    ['10', 10_000],
+    ['-1s', undefined],
+    ['1d', undefined],
+    ['1m 30s', undefined],
+  ];
+  for (const [input, expected] of cases) t.equal(parseDurationMs(input), expected, String(input));
+});
+
+t.test('error codes are unique, consistent and documented', async (t) => {
+  const readme = readFileSync(new URL('../gateway/README.md', import.meta.url), 'utf8');
+  const codes = Object.keys(GatewayErrorCodes);
+  t.equal(new Set(codes).size, codes.length);
+  for (const code of codes) {
+    t.match(code, /^GW_ERR_[A-Z_]+$/);
+    t.match(readme, new RegExp(`\\| \`${code}\` \\| ${GatewayErrorCodes[code as keyof typeof GatewayErrorCodes]} \\|`), `${code} documented`);
+    const e = new GatewayError(code as keyof typeof GatewayErrorCodes, 'x');
+    t.equal(e.statusCode, GatewayErrorCodes[code as keyof typeof GatewayErrorCodes]);
+  }
+  const documented = [...readme.matchAll(/\| `(GW_ERR_[A-Z_]+)` \|/g)].map((m) => m[1]);
+  t.same(documented.sort(), [...codes].sort(), 'README lists no extra codes');
+});
+
+t.test('mapError', async (t) => {
+  t.match(mapError(ProviderError.notFound('function x')), { status: 404, message: 'function x not found' });
+  t.match(mapError(new ProviderError('ALREADY_EXISTS', 'dup')), { status: 409 });
+  t.match(mapError(Object.assign(new Error('too big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })), {
+    status: 413,
+    code: 'GW_ERR_BODY_TOO_LARGE',
+  });
+  t.match(mapError(new TypeError('boom')), { status: 500, message: 'internal error', expected: false });
+  t.match(mapError('string thrown'), { status: 500 });
+});
+
+t.test('functionSubPath', async (t) => {
+  for (const [url, expected] of [
+    ['/function/fn', '/'],
+    ['/function/fn/', '/'],
+    ['/function/fn?q=1', '/?q=1'],
+    ['/function/fn/a/b?q=1', '/a/b?q=1'],
+    ['/function/fn.ns/x', '/x'],
+    ['/function/fn/a%20b', '/a%20b'],
+  ] as const) {
+    t.equal(functionSubPath(url), expected, url);
+  }
+});
+
+t.test('canonicalPath', async (t) => {
+  t.equal(canonicalPath('/system/functions'), undefined);
+  t.equal(canonicalPath('/ui/'), undefined);
+  t.equal(canonicalPath('/function/fn/.well-known'), undefined);
+  t.equal(canonicalPath('//a'), '/a');
+  t.equal(canonicalPath('/a/./b/'), '/a/b/');
+  t.equal(canonicalPath('/a/../../b'), '/b');
+  t.equal(canonicalPath('/a/..'), '/');
+});
+
+t.test('clampReplicas and wakeReplicas', async (t) => {
+  const open = { allowZero: true, maxReplicas: 0 };
+  t.equal(clampReplicas(0, undefined, open), 0);
+  t.equal(clampReplicas(0, undefined, { allowZero: false, maxReplicas: 0 }), 1);
+  t.equal(clampReplicas(100, undefined, open), 100);
+  t.equal(clampReplicas(100, { 'com.openfaas.scale.max': '4' }, open), 4);
+  t.equal(clampReplicas(100, { 'com.openfaas.scale.max': 'lots' }, open), 100, 'non-integer label ignored');
+  t.equal(clampReplicas(100, { 'com.openfaas.scale.max': '40' }, { allowZero: true, maxReplicas: 5 }), 5);
+  t.equal(wakeReplicas(undefined), 1);
+  t.equal(wakeReplicas({ 'com.openfaas.scale.min': '3' }), 3);
+  t.equal(wakeReplicas({ 'com.openfaas.scale.min': '0' }), 1);
+  t.equal(wakeReplicas({ 'com.openfaas.scale.min': 'x' }), 1);
+});
+
+t.test('goArch uses Go names', async (t) => {
+  t.equal(goArch('x64'), 'amd64');
+  t.equal(goArch('arm64'), 'arm64');
+  t.equal(goArch('arm'), 'arm');
+  t.equal(goArch('ia32'), '386');
+});
