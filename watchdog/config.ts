@@ -1,0 +1,242 @@
+/**
+ * Watchdog configuration, parsed once from an env object (never process.env).
+ *
+ * Upstream of-watchdog variables keep their names, defaults and lenient parsing
+ * rules (spec/watchdog.md §2.1): durations are seconds when a bare integer, else Go
+ * durations, else the default; `port`/`max_inflight` become 0 when unparsable.
+ *
+ * Our additions (not in of-watchdog):
+ * - `lock_path`        lock file path; default `$TMPDIR/.lock` (TMPDIR default `/tmp`).
+ * - `metrics_port`     separate metrics listener port; default 8081, `0` = none.
+ *                      Metrics are also always served on the main port at `/_/metrics`.
+ * - `bind_address`     interface to bind both listeners; default all interfaces.
+ * - `inproc_handler`   Node handler module for `mode=inproc`; default `./handler.js`,
+ *                      resolved against `cwd`. `RAW_BODY`, `MAX_RAW_SIZE`,
+ *                      `MAX_JSON_SIZE` are read as the node templates read them.
+ * - `restart_policy`   http mode: `always` (default; restart the child with backoff,
+ *                      `/_/ready` 503 while it is down) or `never` (upstream
+ *                      behaviour: a child exiting non-zero makes the watchdog exit 1).
+ * - `mode=classic`     classic-watchdog behaviour (§1.6); then `cgi_headers`,
+ *                      `combine_output`, `marshal_request`, `write_debug` are read and
+ *                      `exec_timeout` defaults to 0 and `content_type` to empty (echo).
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseIntOrDuration } from './durations.js';
+import { ConfigError } from './errors.js';
+
+export type Mode = 'http' | 'streaming' | 'serializing' | 'static' | 'inproc' | 'classic';
+export type RestartPolicy = 'always' | 'never';
+
+export interface WatchdogConfig {
+  readonly mode: Mode;
+  /** Command line, split on single spaces when started. Empty for static/inproc. */
+  readonly fprocess: string;
+  readonly upstreamUrl: string;
+  readonly port: number;
+  /** Undefined = all interfaces. */
+  readonly bindAddress: string | undefined;
+  readonly readTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  /** 0 = no limit. */
+  readonly execTimeoutMs: number;
+  readonly healthcheckIntervalMs: number;
+  /** 0 = unlimited. */
+  readonly maxInflight: number;
+  readonly prefixLogs: boolean;
+  /** Max relayed line length in bytes; negative = unbounded. */
+  readonly logBufferSize: number;
+  readonly logCallId: boolean;
+  readonly bufferHttpBody: boolean;
+  /** Response Content-Type for fork modes (classic: empty = echo request type). */
+  readonly contentType: string;
+  readonly suppressLock: boolean;
+  readonly staticPath: string;
+  readonly readyPath: string;
+  readonly lockPath: string;
+  /** 0 = no separate metrics listener. */
+  readonly metricsPort: number;
+  readonly inprocHandler: string;
+  readonly rawBody: boolean;
+  readonly maxRawSizeBytes: number;
+  readonly maxJsonSizeBytes: number;
+  readonly restartPolicy: RestartPolicy;
+  readonly cgiHeaders: boolean;
+  readonly combineOutput: boolean;
+  readonly marshalRequest: boolean;
+  readonly writeDebug: boolean;
+  /** Environment handed to child processes (the watchdog's own). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+const MODES: readonly Mode[] = ['http', 'streaming', 'serializing', 'static', 'inproc', 'classic'];
+const FPROCESS_MISSING =
+  'provide a "function_process" or "fprocess" environmental variable for your function';
+
+export interface LoadOptions {
+  /** Directory `inproc_handler` is resolved against; default process.cwd(). */
+  cwd?: string;
+}
+
+/** Parse and validate; returns a frozen config or throws one ConfigError naming every problem. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  opts: LoadOptions = {},
+): WatchdogConfig {
+  const problems: string[] = [];
+  const get = (k: string): string | undefined => env[k];
+
+  const modeRaw = get('mode') ?? '';
+  let mode: Mode = 'streaming';
+  if (modeRaw !== '') {
+    if ((MODES as readonly string[]).includes(modeRaw)) mode = modeRaw as Mode;
+    else problems.push(`mode: unknown mode "${modeRaw}" (one of ${MODES.join(', ')})`);
+  }
+  const classic = mode === 'classic';
+
+  const fprocess = nonEmpty(get('function_process')) ?? get('fprocess') ?? '';
+  const upstreamUrl = nonEmpty(get('http_upstream_url')) ?? get('upstream_url') ?? '';
+
+  const readTimeoutMs = parseIntOrDuration(get('read_timeout'), 30_000);
+  const writeTimeoutMs = parseIntOrDuration(get('write_timeout'), 30_000);
+  const execTimeoutMs = parseIntOrDuration(get('exec_timeout'), classic ? 0 : 30_000);
+  const healthcheckIntervalMs = parseIntOrDuration(get('healthcheck_interval'), writeTimeoutMs);
+  if (writeTimeoutMs === 0) problems.push('write_timeout: HTTP write timeout must be over 0s');
+
+  if (fprocess === '' && mode !== 'static' && mode !== 'inproc') problems.push(FPROCESS_MISSING);
+  if (mode === 'http') {
+    if (upstreamUrl === '') {
+      problems.push('upstream_url: an "upstream_url" or "http_upstream_url" is required for mode=http');
+    } else if (!/^https?:\/\/[^/]/.test(upstreamUrl) || !canParseUrl(upstreamUrl)) {
+      problems.push(`upstream_url: not an http URL: "${upstreamUrl}"`);
+    }
+  }
+
+  let logBufferSize = 65536;
+  const lbs = get('log_buffer_size');
+  if (lbs !== undefined) {
+    const n = goAtoi(lbs);
+    if (n === undefined) problems.push(`log_buffer_size: not an integer: "${lbs}"`);
+    else logBufferSize = n;
+  }
+
+  const staticPath = get('static_path') ?? '/home/app/public';
+  if (mode === 'static' && staticPath === '') problems.push('static_path: must not be empty for mode=static');
+
+  const tmpdir = nonEmpty(get('TMPDIR')) ?? '/tmp';
+  const lockPath = nonEmpty(get('lock_path')) ?? join(tmpdir, '.lock');
+
+  let metricsPort = 8081;
+  const mp = get('metrics_port');
+  if (mp !== undefined && mp !== '') {
+    const n = goAtoi(mp);
+    if (n === undefined || n < 0 || n > 65535) problems.push(`metrics_port: not a port number: "${mp}"`);
+    else metricsPort = n;
+  }
+
+  const port = intOrZero(get('port'), 8080);
+  if (port < 0 || port > 65535) problems.push(`port: out of range: "${get('port')}"`);
+
+  let restartPolicy: RestartPolicy = 'always';
+  const rp = get('restart_policy');
+  if (rp !== undefined && rp !== '') {
+    if (rp === 'always' || rp === 'never') restartPolicy = rp;
+    else problems.push(`restart_policy: must be "always" or "never", got "${rp}"`);
+  }
+
+  const maxRawSizeBytes = parseSize(get('MAX_RAW_SIZE'), 100 * 1024);
+  const maxJsonSizeBytes = parseSize(get('MAX_JSON_SIZE'), 100 * 1024);
+  if (maxRawSizeBytes === undefined) problems.push(`MAX_RAW_SIZE: not a size: "${get('MAX_RAW_SIZE')}"`);
+  if (maxJsonSizeBytes === undefined) problems.push(`MAX_JSON_SIZE: not a size: "${get('MAX_JSON_SIZE')}"`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const handler = nonEmpty(get('inproc_handler')) ?? './handler.js';
+  const cwd = opts.cwd ?? process.cwd();
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
+
+  // classic booleans: "true" only; classic flags default-on switch off on any other non-empty value.
+  const classicOn = (k: string): boolean => {
+    const v = get(k);
+    return v === undefined || v === '' ? true : v === 'true';
+  };
+
+  return Object.freeze({
+    mode,
+    fprocess,
+    upstreamUrl,
+    port,
+    bindAddress: nonEmpty(get('bind_address')),
+    readTimeoutMs,
+    writeTimeoutMs,
+    execTimeoutMs,
+    healthcheckIntervalMs,
+    maxInflight: intOrZero(get('max_inflight'), 0),
+    prefixLogs: lenientBool(get('prefix_logs')) ?? true,
+    logBufferSize,
+    logCallId: lenientBool(get('log_callid')) ?? false,
+    bufferHttpBody: strictBool(get('http_buffer_req_body')) || strictBool(get('buffer_http')),
+    contentType: get('content_type') ?? (classic ? '' : 'application/octet-stream'),
+    suppressLock: strictBool(get('suppress_lock')),
+    staticPath,
+    readyPath: get('ready_path') ?? '',
+    lockPath,
+    metricsPort,
+    inprocHandler: isAbsolute(handler) ? handler : resolve(cwd, handler),
+    rawBody: get('RAW_BODY') === 'true',
+    maxRawSizeBytes: maxRawSizeBytes!,
+    maxJsonSizeBytes: maxJsonSizeBytes!,
+    restartPolicy,
+    cgiHeaders: classicOn('cgi_headers'),
+    combineOutput: classicOn('combine_output'),
+    marshalRequest: get('marshal_request') === 'true',
+    writeDebug: get('write_debug') === 'true',
+    env: Object.freeze(childEnv),
+  });
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function canParseUrl(u: string): boolean {
+  try {
+    new URL(u);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Go's strconv.Atoi: optional sign and decimal digits only. */
+function goAtoi(v: string): number | undefined {
+  return /^[+-]?\d+$/.test(v) ? Number(v) : undefined;
+}
+
+/** Unset/empty → fallback; set but unparsable → 0 (of-watchdog quirk). */
+function intOrZero(v: string | undefined, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  return goAtoi(v) ?? 0;
+}
+
+/** of-watchdog getBool: exactly "true" or "1". */
+function strictBool(v: string | undefined): boolean {
+  return v === 'true' || v === '1';
+}
+
+/** Go's strconv.ParseBool; undefined when unset or invalid. */
+function lenientBool(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+/** Sizes as the node templates accept them: bytes or `100kb`, `1mb`, `1gb`. */
+function parseSize(v: string | undefined, fallback: number): number | undefined {
+  if (v === undefined || v === '') return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const mult = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.floor(Number(m[1]) * mult);
+}
