@@ -349,27 +349,34 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     if (journalClosed) return Promise.resolve();
     journalBuf.push(line);
     const p = new Promise<void>((r) => journalWaiters.push(r));
-    if (!journalFlushing) {
-      journalFlushing = (async () => {
-        while (journalBuf.length > 0) {
-          const text = journalBuf.join('');
-          journalBuf = [];
-          const waiters = journalWaiters.splice(0);
-          try {
-            const b = Buffer.from(text);
-            await journal.write(b);
-            journalSize += b.length;
-          } finally {
-            for (const w of waiters) w();
-          }
-          if (journalSize > journalCompactBytes) await compactJournal();
-        }
-      })()
-        // A failed journal write costs at most a duplicate run after a restart.
-        .catch(() => undefined)
-        .finally(() => (journalFlushing = undefined));
-    }
+    startJournalFlush();
     return p;
+  }
+
+  function startJournalFlush(): void {
+    if (journalFlushing || journalBuf.length === 0) return;
+    journalFlushing = (async () => {
+      while (journalBuf.length > 0) {
+        const text = journalBuf.join('');
+        journalBuf = [];
+        const waiters = journalWaiters.splice(0);
+        try {
+          const b = Buffer.from(text);
+          await journal.write(b);
+          journalSize += b.length;
+        } finally {
+          for (const w of waiters) w();
+        }
+        if (journalSize > journalCompactBytes) await compactJournal();
+      }
+    })()
+      // A failed journal write costs at most a duplicate run after a restart.
+      .catch(() => undefined)
+      .finally(() => {
+        journalFlushing = undefined;
+        // Lines queued between the loop's last check and now.
+        startJournalFlush();
+      });
   }
 
   /** Rewrite the journal as: runs of done sequences + state of live ones. */
@@ -444,7 +451,6 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     m.timer = setTimeout(() => {
       if (live.get(m.seq) === m) makeReady(m);
     }, ms);
-    m.timer.unref();
   }
   for (const m of delayed) delay(m, Math.max(0, (notBefore.get(m.seq) ?? 0) - Date.now()));
 

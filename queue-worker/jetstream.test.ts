@@ -18,7 +18,7 @@ function names() {
   return { stream: `S${streamNo}`, subject: `faas-request-${streamNo}` };
 }
 
-async function setup(t: Tap.Test, extra: Partial<JetStreamSourceOptions> = {}) {
+async function setup(t: { teardown(fn: () => unknown): void }, extra: Partial<JetStreamSourceOptions> = {}) {
   const n = names();
   const queuer = await createJetStreamQueuer({ servers: nats.url, ...n });
   const source = await createJetStreamSource({ servers: nats.url, ...n, ackWaitMs: 1000, batch: 8, maxAckPending: 8, ...extra });

@@ -100,7 +100,7 @@ export interface RecordingServer {
  * (default 200 with the request body echoed).
  */
 export async function startRecordingServer(
-  respond?: (req: Recorded, res: ServerResponse, n: number) => void | Promise<void>,
+  respond?: (req: Recorded, res: ServerResponse, n: number) => unknown,
 ): Promise<RecordingServer> {
   const requests: Recorded[] = [];
   const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
