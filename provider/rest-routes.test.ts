@@ -505,6 +505,9 @@ t.test('invocation proxy: path, query, method, body; 503 when unresolvable', asy
   mem.endpointList = [];
   t.equal((await call(srv.url, 'POST', '/function/echo', 'x')).status, 503, 'no ready replica');
   plainTextError(t, await call(srv.url, 'GET', '/function/'), 400, 'Provide function name in the request path');
+  const long = `${'a'.repeat(63)}.${'b'.repeat(63)}`;
+  t.equal((await call(srv.url, 'GET', `/function/${long}/x`)).text, `No endpoints available for: ${long}.\n`, 'long fn.ns names route');
+  t.equal((await call(srv.url, 'GET', `/system/function/${'a'.repeat(63)}`)).status, 404);
 
   // Through the REST client, the endpoint is the provider's own /function route.
   mem.endpointList = [{ id: 'r1', baseUrl: `http://127.0.0.1:${addr.port}`, pathPrefix: '' }];

@@ -249,6 +249,8 @@ export async function serveProvider(provider: Provider, opts: ServeProviderOptio
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     exposeHeadRoutes: false,
+    // `fn.ns` is up to 127 characters; the default 100 would answer 414.
+    routerOptions: { maxParamLength: 1024 },
     requestTimeout: readTimeoutMs,
     forceCloseConnections: true,
     return503OnClosing: false,
