@@ -7,6 +7,7 @@
  *   open:       /function/*, /healthz, /metrics, /
  *   basic auth: /system/*, /ui/*   (when basic_auth=true)
  */
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -18,7 +19,7 @@ import { GatewayError } from './errors.js';
 import { installErrorHandler } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { installRouterBehaviour, methodNotAllowed } from './router.js';
-import { functionProxyRoutes } from './routes/function-proxy.js';
+import { createInvokeHandler, functionProxyRoutes, isInvocationUrl } from './routes/function-proxy.js';
 import { opsRoutes } from './routes/ops.js';
 import { systemFunctionRoutes } from './routes/system-functions.js';
 import { systemInfoRoutes } from './routes/system-info.js';
@@ -38,6 +39,9 @@ export interface GatewayDeps {
   /** Reserved for async invocation: without it /async-function/* is not registered (404). */
   queue?: unknown;
 }
+
+/** Idle time of client keep-alive connections (Fastify's default). */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /** Known paths and the methods each accepts; every other method answers 405. */
 const KNOWN_ROUTES: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -99,21 +103,35 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     }),
   };
 
+  const invoke = createInvokeHandler(ctx);
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as unknown as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     bodyLimit: config.maxBodyBytes,
-    requestTimeout: config.readTimeoutMs,
-    // Socket inactivity: a client that stops reading is dropped after write_timeout.
-    connectionTimeout: config.writeTimeoutMs,
     return503OnClosing: true,
-    http: {
-      maxHeaderSize: 1024 * 1024,
-      // node ignores requestTimeout while headersTimeout (default 60 s) exceeds it.
-      headersTimeout: Math.min(60_000, config.readTimeoutMs),
-      // How often node enforces requestTimeout (its default, 30 s, would let short read_timeouts overrun).
-      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(config.readTimeoutMs / 4))),
+    // Invocations skip Fastify's routing and hooks (the hot path); everything
+    // else, and app.inject(), goes through Fastify, whose /function route
+    // calls the same handler.
+    serverFactory: (fastifyHandler) => {
+      const server = createServer(
+        {
+          maxHeaderSize: 1024 * 1024,
+          requestTimeout: config.readTimeoutMs,
+          // node ignores requestTimeout while headersTimeout (default 60 s) exceeds it.
+          headersTimeout: Math.min(60_000, config.readTimeoutMs),
+          // How often node enforces requestTimeout (its default, 30 s, would let short read_timeouts overrun).
+          connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(config.readTimeoutMs / 4))),
+        },
+        (req, res) => {
+          if (isInvocationUrl(req.url)) void invoke(req, res);
+          else fastifyHandler(req, res);
+        },
+      );
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      // Socket inactivity: a client that stops reading is dropped after write_timeout.
+      server.setTimeout(config.writeTimeoutMs);
+      return server;
     },
     routerOptions: { maxParamLength: 8192 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
@@ -128,7 +146,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await opsRoutes(open, ctx);
   });
   await app.register(async (fn) => {
-    await functionProxyRoutes(fn, ctx);
+    await functionProxyRoutes(fn, invoke);
   });
   await app.register(async (system) => {
     if (authCheck) system.addHook('onRequest', basicAuthHook(authCheck));

@@ -9,6 +9,7 @@ import { splitFunctionName } from '../../provider/index.js';
 import { qualifiedName, type GatewayContext } from '../context.js';
 import { GatewayErrorCodes } from '../errors.js';
 import { mapError } from '../http-errors.js';
+import { canonicalPath } from '../router.js';
 
 const PREFIX = '/function/';
 
@@ -90,8 +91,23 @@ export function createInvokeHandler(ctx: GatewayContext) {
   };
 }
 
-export async function functionProxyRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
-  const invoke = createInvokeHandler(ctx);
+/**
+ * True for a canonical `/function/NAME[/...]` URL with a non-empty name: the
+ * raw-server fast path may handle it without Fastify. Non-canonical paths go
+ * through Fastify so they get their 301.
+ */
+export function isInvocationUrl(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith(PREFIX) || url.length === PREFIX.length) return false;
+  const c = url.charCodeAt(PREFIX.length);
+  if (c === 47 /* / */ || c === 63 /* ? */) return false;
+  const q = url.indexOf('?');
+  return canonicalPath(q < 0 ? url : url.slice(0, q)) === undefined;
+}
+
+export async function functionProxyRoutes(
+  app: FastifyInstance,
+  invoke: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<void> {
   // Leave request bodies unread: the proxy streams them to the replica.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
