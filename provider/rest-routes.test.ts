@@ -470,8 +470,12 @@ t.test('invocation proxy: path, query, method, body; 503 when unresolvable', asy
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, body, fwdHost: req.headers['x-forwarded-host'] as string });
+      if (req.url === '/no-ct') {
+        res.end('untyped');
+        return;
+      }
       res.writeHead(req.url === '/redirect' ? 302 : 200, {
-        'content-type': 'text/plain',
+        'content-type': 'text/x-echo',
         ...(req.url === '/redirect' ? { location: '/elsewhere' } : {}),
       });
       res.end(`${req.method} ${req.url} ${body}`);
@@ -494,6 +498,9 @@ t.test('invocation proxy: path, query, method, body; 503 when unresolvable', asy
   t.equal((await call(srv.url, 'GET', '/function/echo')).text, 'GET / ');
   t.equal((await call(srv.url, 'GET', '/function/echo/')).text, 'GET / ');
   t.equal((await call(srv.url, 'GET', '/function/echo?x=y')).text, 'GET /?x=y ');
+  t.equal((await call(srv.url, 'GET', '/function/echo/a')).headers['content-type'], 'text/x-echo', "function's type wins");
+  t.equal((await call(srv.url, 'POST', '/function/echo/no-ct', 'x', { 'content-type': 'application/x-in' })).headers['content-type'], 'application/x-in', "else the request's");
+  t.equal((await call(srv.url, 'GET', '/function/echo/no-ct')).headers['content-type'], 'text/plain', 'else text/plain');
   const redirect = await call(srv.url, 'GET', '/function/echo/redirect');
   t.equal(redirect.status, 302, 'redirects are relayed, not followed');
   t.equal(redirect.headers.location, '/elsewhere');

@@ -349,6 +349,9 @@ export async function serveProvider(provider: Provider, opts: ServeProviderOptio
         return sendText(reply, 503, `No endpoints available for: ${qualified}.`);
       }
       reply.hijack();
+      // §8.3: the function's Content-Type, else the request's, else text/plain.
+      // Headers given to writeHead() by the proxy replace this default.
+      reply.raw.setHeader('Content-Type', req.headers['content-type'] || 'text/plain');
       await invocations.forward(req.raw, reply.raw, { endpoints, path: functionPath(req.raw.url ?? '/') });
     };
     invoke.route({ method: [...INVOKE_METHODS], url: '/function/', handler: missingName });
