@@ -6,6 +6,7 @@ set -euo pipefail
 declare -A needed=(
   [python3]=python3
   [nats-server]=nats-server
+  [dockerd]=docker.io
 )
 missing=()
 for cmd in "${!needed[@]}"; do
