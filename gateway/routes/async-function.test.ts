@@ -1,0 +1,158 @@
+import t from 'tap';
+import Fastify from 'fastify';
+import type { QueueRequest, RequestQueuer } from '../../provider/index.js';
+import { asyncFunctionRoutes, canonicalHeaderName, toGoUrl } from './async-function.js';
+
+/** A RequestQueuer that records what it is given, or fails on demand. */
+function recordingQueue(fail?: Error): RequestQueuer & { items: QueueRequest[] } {
+  const items: QueueRequest[] = [];
+  return {
+    items,
+    async enqueue(req) {
+      if (fail) throw fail;
+      items.push(JSON.parse(JSON.stringify(req)) as QueueRequest);
+    },
+    async close() {},
+  };
+}
+
+async function build(t: { teardown(fn: () => unknown): void }, queue: RequestQueuer, maxBodyBytes = 1024) {
+  const app = Fastify();
+  await app.register(asyncFunctionRoutes({ queue, maxBodyBytes, version: '1.2.3' }));
+  t.teardown(() => app.close());
+  return app;
+}
+
+t.test('POST is queued as a QueueRequest and answered 202 with call headers', async (t) => {
+  const queue = recordingQueue();
+  const app = await build(t, queue);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/async-function/echo.fns/a/b?x=1&y=2',
+    headers: { 'content-type': 'application/octet-stream', 'x-callback-url': 'http://cb.local:8888/done?k=v', authorization: 'Bearer z', host: 'gw:8080' },
+    payload: Buffer.from([0, 1, 2, 255]),
+  });
+  t.equal(res.statusCode, 202);
+  t.equal(res.body, '');
+  t.match(res.headers['x-call-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  t.match(res.headers['x-start-time'], /^\d{19}$/);
+  t.equal(res.headers['x-served-by'], 'openfaas-ce/1.2.3');
+  t.equal(queue.items.length, 1);
+  const q = queue.items[0]!;
+  t.equal(q.Function, 'echo.fns');
+  t.equal(q.Method, 'POST');
+  t.equal(q.Path, '/a/b');
+  t.equal(q.QueryString, 'x=1&y=2');
+  t.equal(q.Host, 'gw:8080');
+  t.equal(q.Body, Buffer.from([0, 1, 2, 255]).toString('base64'));
+  t.same(q.Header!['X-Call-Id'], [res.headers['x-call-id']]);
+  t.same(q.Header!['X-Start-Time'], [res.headers['x-start-time']]);
+  t.same(q.Header!['X-Callback-Url'], ['http://cb.local:8888/done?k=v']);
+  t.same(q.Header!['Authorization'], ['Bearer z']);
+  t.same(q.Header!['Content-Type'], ['application/octet-stream']);
+  t.notOk('Host' in q.Header!, 'Host is a field of its own, as in Go');
+  t.same(q.CallbackUrl, {
+    Scheme: 'http',
+    Opaque: '',
+    User: null,
+    Host: 'cb.local:8888',
+    Path: '/done',
+    RawPath: '',
+    OmitHost: false,
+    ForceQuery: false,
+    RawQuery: 'k=v',
+    Fragment: '',
+    RawFragment: '',
+  });
+});
+
+t.test('a client X-Call-Id is kept and not echoed; X-Start-Time is appended', async (t) => {
+  const queue = recordingQueue();
+  const app = await build(t, queue);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/async-function/fn',
+    headers: { 'x-call-id': 'mine', 'x-start-time': '1' },
+    payload: 'hi',
+  });
+  t.equal(res.statusCode, 202);
+  t.equal(res.headers['x-call-id'], undefined);
+  const q = queue.items[0]!;
+  t.same(q.Header!['X-Call-Id'], ['mine']);
+  t.same(q.Header!['X-Start-Time'], ['1', res.headers['x-start-time']]);
+  t.notOk('Path' in q, 'empty Path omitted');
+  t.notOk('QueryString' in q);
+  t.notOk('CallbackUrl' in q, 'no callback when the header is absent');
+  t.equal(Buffer.from(q.Body!, 'base64').toString(), 'hi');
+});
+
+t.test('trailing slash and empty body', async (t) => {
+  const queue = recordingQueue();
+  const app = await build(t, queue);
+  const res = await app.inject({ method: 'POST', url: '/async-function/fn/' });
+  t.equal(res.statusCode, 202);
+  t.equal(queue.items[0]!.Path, '/');
+  t.notOk('Body' in queue.items[0]!);
+});
+
+t.test('other methods get an empty 405 on all three route shapes', async (t) => {
+  const queue = recordingQueue();
+  const app = await build(t, queue);
+  for (const url of ['/async-function/fn', '/async-function/fn/', '/async-function/fn/x/y']) {
+    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH'] as const) {
+      const res = await app.inject({ method, url });
+      t.equal(res.statusCode, 405, `${method} ${url}`);
+      t.equal(res.body, '');
+    }
+  }
+  t.equal(queue.items.length, 0);
+});
+
+t.test('an invalid function name is 404', async (t) => {
+  const app = await build(t, recordingQueue());
+  const res = await app.inject({ method: 'POST', url: '/async-function/bad%20name' });
+  t.equal(res.statusCode, 404);
+});
+
+t.test('an X-Callback-Url that does not parse is 400 and nothing is queued', async (t) => {
+  const queue = recordingQueue();
+  const app = await build(t, queue);
+  const res = await app.inject({ method: 'POST', url: '/async-function/fn', headers: { 'x-callback-url': 'not a url' }, payload: 'x' });
+  t.equal(res.statusCode, 400);
+  t.match(res.body, /X-Callback-Url/);
+  t.equal(queue.items.length, 0);
+});
+
+t.test('a body over maxBodyBytes is 413 with a clear message', async (t) => {
+  const queue = recordingQueue();
+  const app = await build(t, queue, 100);
+  const res = await app.inject({ method: 'POST', url: '/async-function/fn', headers: { 'content-type': 'text/plain' }, payload: 'x'.repeat(101) });
+  t.equal(res.statusCode, 413);
+  t.match(res.body, /limit for async invocations is 100 bytes/);
+  const ok = await app.inject({ method: 'POST', url: '/async-function/fn', headers: { 'content-type': 'text/plain' }, payload: 'x'.repeat(100) });
+  t.equal(ok.statusCode, 202);
+  t.equal(queue.items.length, 1);
+});
+
+t.test('an enqueue failure is 500 "Error queuing request: <err>"', async (t) => {
+  const app = await build(t, recordingQueue(new Error('nats: connection closed')));
+  const res = await app.inject({ method: 'POST', url: '/async-function/fn', payload: 'x' });
+  t.equal(res.statusCode, 500);
+  t.equal(res.body, 'Error queuing request: nats: connection closed\n');
+});
+
+t.test('a queue that refuses the size answers 413', async (t) => {
+  const err = Object.assign(new Error('message of 2000 bytes exceeds the maximum'), { code: 'QW_ERR_TOO_LARGE' });
+  const app = await build(t, recordingQueue(err));
+  const res = await app.inject({ method: 'POST', url: '/async-function/fn', payload: 'x' });
+  t.equal(res.statusCode, 413);
+});
+
+t.test('canonical header names and Go URL structs', async (t) => {
+  t.equal(canonicalHeaderName('x-call-id'), 'X-Call-Id');
+  t.equal(canonicalHeaderName('CONTENT-TYPE'), 'Content-Type');
+  t.equal(canonicalHeaderName('www-authenticate'), 'Www-Authenticate');
+  t.equal(canonicalHeaderName('bad header'), 'bad header');
+  t.match(toGoUrl('https://h/a%20b?q=1#frag'), { Scheme: 'https', Host: 'h', Path: '/a b', RawPath: '/a%20b', RawQuery: 'q=1', Fragment: 'frag' });
+  t.throws(() => toGoUrl('::nope'));
+});
