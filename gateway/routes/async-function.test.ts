@@ -156,3 +156,60 @@ t.test('canonical header names and Go URL structs', async (t) => {
   t.match(toGoUrl('https://h/a%20b?q=1#frag'), { Scheme: 'https', Host: 'h', Path: '/a b', RawPath: '/a%20b', RawQuery: 'q=1', Fragment: 'frag' });
   t.throws(() => toGoUrl('::nope'));
 });
+
+t.test('end to end: HTTP enqueue → queue → worker → /function → callback (file queue and JetStream)', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const qw = await import('../../queue-worker/index.js');
+  const { startNats, startRecordingServer } = await import('../../queue-worker/test-support.js');
+  const { until } = await import('../../test/helpers.js');
+
+  const dir = mkdtempSync(join(tmpdir(), 'async-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const cb = await startRecordingServer((_r, res) => res.writeHead(200).end());
+  t.teardown(() => cb.close());
+
+  const fileQueue = await qw.createFileQueue({ dir });
+  const jsQueuer = await qw.createJetStreamQueuer({ servers: nats.url });
+  const jsSource = await qw.createJetStreamSource({ servers: nats.url, ackWaitMs: 2000 });
+  t.teardown(async () => {
+    await jsQueuer.close();
+    await jsSource.close();
+    await fileQueue.close();
+  });
+
+  for (const [label, queue, source] of [
+    ['file', fileQueue, fileQueue.source()],
+    ['jetstream', jsQueuer, jsSource],
+  ] as const) {
+    // A minimal gateway: the async plugin plus a /function route playing the function.
+    const app = Fastify();
+    await app.register(asyncFunctionRoutes({ queue, maxBodyBytes: 1 << 20 }));
+    app.post('/function/*', async (request, reply) =>
+      reply.header('x-echo-path', request.url).send(`${label}:${String(request.body)}`),
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = app.server.address() as { port: number };
+    const worker = qw.createQueueWorker({ source, gatewayUrl: `http://127.0.0.1:${addr.port}`, concurrency: 4 });
+    const before = cb.requests.length;
+    const res = await fetch(`http://127.0.0.1:${addr.port}/async-function/hello/sub?z=9`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-callback-url': `${cb.url}/cb` },
+      body: 'world',
+    });
+    t.equal(res.status, 202, label);
+    const callId = res.headers.get('x-call-id');
+    await until(() => cb.requests.length === before + 1, 10_000, `${label} callback`);
+    const got = cb.requests[before]!;
+    t.equal(got.body.toString(), `${label}:world`, `${label}: function output delivered`);
+    t.equal(got.headers['x-call-id'], callId);
+    t.equal(got.headers['x-function-name'], 'hello');
+    t.equal(got.headers['x-function-status'], '200');
+    t.equal(got.headers['x-echo-path'], '/function/hello/sub?z=9');
+    await worker.close();
+    await app.close();
+  }
+});
