@@ -68,6 +68,8 @@ t.test('matchesSpec: same spec is unchanged, any field difference is a change', 
   };
   t.ok(matchesSpec(status, spec), 'order of secrets and status-only fields do not matter');
   t.ok(matchesSpec({ ...status, image: 'fn', annotations: null }, spec), 'implicit :latest and null maps are equal');
+  t.ok(matchesSpec({ ...status, labels: { x: 'y', faas_function: 'fn' } }, spec), 'labels the provider adds are ignored');
+  t.notOk(matchesSpec({ ...status, labels: { x: 'y', other: 'z' } }, spec), 'any other extra label is a change');
   t.notOk(matchesSpec({ ...status, image: 'fn:2' }, spec));
   t.notOk(matchesSpec({ ...status, envVars: { A: '2' } }, spec));
   t.notOk(matchesSpec({ ...status, envVars: { A: '1', B: '2' } }, spec));

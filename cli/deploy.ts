@@ -51,14 +51,23 @@ function sameResources(a: FunctionResources | null | undefined, b: FunctionResou
   return sameMap(a as Record<string, string> | undefined, b as Record<string, string> | undefined);
 }
 
+/** Keys providers add on their own (faasd, faas-netes, provider-local); not part of the user's spec. */
+const PROVIDER_LABELS = new Set(['faas_function', 'uid']);
+const PROVIDER_ANNOTATIONS = new Set(['prometheus.io.scrape']);
+
+function withoutKeys(m: Record<string, string> | null | undefined, drop: Set<string>, keep: Record<string, string> | null | undefined) {
+  if (!m) return m;
+  return Object.fromEntries(Object.entries(m).filter(([k]) => !drop.has(k) || Object.hasOwn(keep ?? {}, k)));
+}
+
 /** True when `status` already describes `spec` (so deploying again would change nothing). */
 export function matchesSpec(status: FunctionStatus, spec: FunctionDeployment): boolean {
   return (
     withTag(status.image) === withTag(spec.image) &&
     (status.envProcess ?? '') === (spec.envProcess ?? '') &&
     sameMap(status.envVars, spec.envVars) &&
-    sameMap(status.labels, spec.labels) &&
-    sameMap(status.annotations, spec.annotations) &&
+    sameMap(withoutKeys(status.labels, PROVIDER_LABELS, spec.labels), spec.labels) &&
+    sameMap(withoutKeys(status.annotations, PROVIDER_ANNOTATIONS, spec.annotations), spec.annotations) &&
     sameList(status.secrets, spec.secrets) &&
     sameList(status.constraints, spec.constraints) &&
     sameResources(status.limits, spec.limits) &&

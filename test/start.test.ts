@@ -195,6 +195,8 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   t.match(again.password, /^stored in .*basic-auth-password$/, 'the password is not printed again');
   t.notMatch(second.stdout(), banner.password);
   t.equal(readFileSync(passwordFile, 'utf8'), banner.password, 'the password is unchanged');
+  const outcomes = [...second.stderr().matchAll(/"outcome":"(\w+)"/g)].map((m) => m[1]);
+  t.same(outcomes, ['unchanged', 'unchanged', 'unchanged'], 'unchanged functions are not redeployed');
   const list2 = await fetch(`${again.url}/system/functions`, { headers: { authorization: auth } });
   t.equal(list2.status, 200, 'the stored password still works');
   t.same(((await list2.json()) as { name: string }[]).map((f) => f.name).sort(), names);

@@ -5,9 +5,12 @@
 //   module.exports = async (event, context) => ...
 //   event   = { body, headers, method, query, path }
 //   context = status(code), headers(obj), succeed(value), fail(err)
-// Bodies: text/* → string, application/json → parsed value, urlencoded → object,
-// everything else → Buffer; RAW_BODY=true gives a Buffer for every type. A request
-// without Content-Type counts as text/plain. Limits: MAX_RAW_SIZE / MAX_JSON_SIZE
+// Bodies (as body-parser in the upstream template, and as the watchdog's inproc
+// mode): text/* → string, application/json → parsed value, urlencoded → object,
+// anything else → {}; RAW_BODY=true gives a Buffer for every type. A request
+// without Content-Type counts as text/plain. Objects and arrays are answered as
+// JSON text; like Express, a response without a Content-Type header gets
+// text/html for strings and application/octet-stream for Buffers. Limits: MAX_RAW_SIZE / MAX_JSON_SIZE
 // (default 100kb, same units as upstream: b, kb, mb, gb). A thrown or rejected
 // error answers 500 with err.toString() unless the handler set another status.
 
@@ -84,7 +87,7 @@ async function parseBody(req) {
     }
   }
   if (type === 'application/x-www-form-urlencoded') return parseQuery(new URLSearchParams(buf.toString('utf8')));
-  return buf;
+  return {};
 }
 
 class FunctionContext {
@@ -134,7 +137,7 @@ function send(res, status, headers, value) {
     defaultType = 'application/octet-stream';
   } else if (isPlainObjectOrArray(value)) {
     body = Buffer.from(JSON.stringify(value));
-    defaultType = 'application/json; charset=utf-8';
+    defaultType = 'text/html; charset=utf-8';
   } else {
     body = Buffer.from(String(value));
     defaultType = 'text/html; charset=utf-8';
