@@ -1,9 +1,16 @@
 'use strict';
 
-// Greets the caller and repeats the request body.
+// Greets the caller: a text body is the name; a JSON or form body may carry
+// {"name": ...}; otherwise "world".
+function nameFrom(body) {
+  if (typeof body === 'string') return body.trim();
+  if (Buffer.isBuffer(body)) return body.toString('utf8').trim();
+  if (body && typeof body === 'object' && typeof body.name === 'string') return body.name.trim();
+  return '';
+}
+
 module.exports = async (event, context) => {
-  const body = typeof event.body === 'string' ? event.body : JSON.stringify(event.body);
-  const name = body && body !== '{}' ? body.trim() : 'world';
+  const name = nameFrom(event.body) || 'world';
   return context
     .status(200)
     .headers({ 'Content-Type': 'text/plain; charset=utf-8' })
