@@ -78,7 +78,8 @@ function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
 }
 
 export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
-  const { provider, logger } = deps;
+  const { provider } = deps;
+  const logger = deps.logger?.child({ component: 'gateway' });
   let authCheck: GatewayContext['authCheck'];
   if (config.basicAuth) authCheck = createBasicAuthCheck(deps.credentials ?? readCredentials(config.secretMountPath));
 

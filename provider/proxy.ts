@@ -352,7 +352,14 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     const out = headers as OutgoingHttpHeaders;
     for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];
     if (this.res.destroyed) return;
-    this.res.writeHead(statusCode, this.addCallHeaders(this.prepared, out));
+    try {
+      this.res.writeHead(statusCode, this.addCallHeaders(this.prepared, out));
+    } catch (err) {
+      // A header node refuses to send (invalid characters): answer 502 rather than throw into undici.
+      this.res.removeHeader('content-length');
+      _controller.abort(err as Error);
+      return;
+    }
     this.streamed = true;
   }
 

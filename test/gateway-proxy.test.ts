@@ -8,13 +8,15 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { request } from 'undici';
 import { startGateway, loadGatewayConfig } from '../gateway/index.js';
 import { freePort, until } from './helpers.js';
 import { echoHandler, LoggingProvider, MemoryProvider, startBackend, type Backend } from './gateway-memory-provider.js';
 
-async function start(t: Test, env: Record<string, string> = {}, provider: MemoryProvider = new MemoryProvider()) {
-  const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0', ...env }), { provider });
+async function start(t: Test, env: Record<string, string> = {}, provider: MemoryProvider = new MemoryProvider(), logger?: Logger) {
+  const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0', ...env }), { provider, ...(logger ? { logger } : {}) });
   t.teardown(() => gw.close());
   return { gw, provider };
 }
@@ -160,14 +162,29 @@ t.test('upstream timeout → 502 with an empty body', async (t) => {
   t.ok(res.headers['x-call-id'], 'call headers still present');
 });
 
+/** A pino logger whose lines land in `lines` as parsed objects. */
+function sink(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
 t.test('unreachable replica → 502; another ready replica is tried first', async (t) => {
-  const { gw, provider } = await start(t);
+  const log = sink();
+  const { gw, provider } = await start(t, {}, new MemoryProvider(), log.logger);
   const dead = await startBackend('dead', echoHandler);
   await dead.close();
   await withFunction(provider, 'gone', [dead]);
   let res = await request(`${gw.url}/function/gone`, { method: 'POST', body: 'x' });
   t.equal(res.statusCode, 502);
   t.equal(await res.body.text(), '');
+  await until(() => log.lines.some((l) => l.msg === 'invocation failed'), 2000, 'failure logged');
+  t.match(log.lines.find((l) => l.msg === 'invocation failed'), { component: 'gateway', fn: 'gone.openfaas-fn', status: 502 });
 
   const alive = await backend(t, 'alive');
   await withFunction(provider, 'half', [dead, alive]);
