@@ -378,3 +378,30 @@ t.test('read_timeout drops a client that stalls its request body', async (t) => 
   });
   t.pass(`socket closed by the server (${closed.split('\r\n')[0] || 'no response'})`);
 });
+
+t.test('upstream_timeout during the body truncates the response', async (t) => {
+  const { gw, provider } = await start(t, { upstream_timeout: '400ms' });
+  const b = await backend(t, 'hang', (_req, res) => {
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('partial');
+  });
+  await withFunction(provider, 'hang', [b]);
+  const res = await request(`${gw.url}/function/hang`);
+  t.equal(res.statusCode, 200);
+  await t.rejects(res.body.text(), 'body ends early with an error');
+});
+
+t.test('function_namespace and max_function_body_bytes', async (t) => {
+  const { gw, provider } = await start(t, { function_namespace: 'team', max_function_body_bytes: '10' });
+  const b = await backend(t, 'r0');
+  await provider.deploy({ service: 'fn', image: 'i', namespace: 'team' });
+  provider.backends.set('fn.team', [b.endpoint]);
+  let res = await request(`${gw.url}/function/fn`, { method: 'POST', body: 'small' });
+  t.equal(res.statusCode, 200, 'name without a dot uses function_namespace');
+  await res.body.dump();
+  res = await request(`${gw.url}/function/fn`, { method: 'POST', body: 'x'.repeat(11) });
+  t.equal(res.statusCode, 413);
+  t.equal(await res.body.text(), 'request body is too large\n');
+  const text = await (await request(`${gw.url}/metrics`)).body.text();
+  t.match(text, /gateway_function_invocation_total\{function_name="fn\.team",code="200"\} 1/);
+});
