@@ -6,12 +6,6 @@ import { watchdogCommand } from '../test/helpers.js';
 import { createLocalProvider, type LocalProvider } from './provider.js';
 import type { LocalProviderConfig } from './config.js';
 
-/** The watchdog under test; FAAS_TS_TEST_WATCHDOG (JSON argv) overrides it while developing. */
-export function testWatchdogCommand(): string[] {
-  const override = process.env.FAAS_TS_TEST_WATCHDOG;
-  return override ? (JSON.parse(override) as string[]) : watchdogCommand();
-}
-
 /**
  * A tiny http-mode function: answers JSON with its pid, env `greeting`, cwd and
  * path; `/secret?name=N` returns the secret's bytes read via secret_mount_path.
@@ -64,7 +58,7 @@ export async function makeTestProvider(extra: Partial<LocalProviderConfig> = {})
   const open = (more: Partial<LocalProviderConfig> = {}) =>
     createLocalProvider({
       dataDir,
-      watchdogCommand: testWatchdogCommand(),
+      watchdogCommand: watchdogCommand(),
       timings: { stopGraceMs: 5000, backoffInitialMs: 100 },
       ...extra,
       ...more,
