@@ -84,6 +84,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   if (config.basicAuth) authCheck = createBasicAuthCheck(deps.credentials ?? readCredentials(config.secretMountPath));
 
   const registry = deps.registry ?? new Registry();
+  const shutdown = new AbortController();
   const proxy = createInvocationProxy({
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxConnectionsPerEndpoint: config.maxIdleConnsPerHost,
@@ -95,6 +96,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     provider,
     logger,
     authCheck,
+    shutdown: shutdown.signal,
     proxy,
     metrics: new GatewayMetrics(registry, provider, logger),
     resolver: createEndpointResolver({
@@ -160,6 +162,9 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await uiRoutes(system, ctx);
   });
 
+  app.addHook('preClose', async () => {
+    shutdown.abort();
+  });
   app.addHook('onClose', async () => {
     await proxy.close();
   });

@@ -12,6 +12,8 @@ export interface GatewayContext {
   readonly proxy: InvocationProxy;
   readonly resolver: EndpointResolver;
   readonly logger: Logger | undefined;
+  /** Aborted when the gateway starts closing: long-lived streams (logs) end then. */
+  readonly shutdown: AbortSignal;
   /** Checks an Authorization header; undefined when basic auth is off. */
   readonly authCheck: ((header: string | undefined) => boolean) | undefined;
 }

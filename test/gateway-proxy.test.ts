@@ -405,3 +405,21 @@ t.test('function_namespace and max_function_body_bytes', async (t) => {
   const text = await (await request(`${gw.url}/metrics`)).body.text();
   t.match(text, /gateway_function_invocation_total\{function_name="fn\.team",code="200"\} 1/);
 });
+
+t.test('closing the gateway ends open log streams', async (t) => {
+  const provider = new LoggingProvider();
+  await provider.deploy({ service: 'fn', image: 'i' });
+  const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0', write_timeout: '60s' }), { provider });
+  const res = await request(`${gw.url}/system/logs?name=fn&follow=true`);
+  t.equal(res.statusCode, 200);
+  const it = res.body[Symbol.asyncIterator]();
+  t.match(String((await it.next()).value), /tick/, 'stream is live');
+  const rest = (async () => {
+    for (;;) if ((await it.next()).done) return;
+  })();
+  const started = Date.now();
+  await gw.close();
+  t.ok(Date.now() - started < 10_000, 'close did not wait for write_timeout');
+  await rest;
+  t.equal(provider.aborted, 1, 'provider iterable aborted');
+});

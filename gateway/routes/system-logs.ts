@@ -3,7 +3,7 @@
  * Headers are flushed at once, each message is written (and so flushed) as
  * one line. The stream ends when the provider's iterable ends, the client
  * disconnects, or write_timeout passes; each of those aborts the provider
- * through the AbortSignal.
+ * through the AbortSignal. Closing the gateway ends open streams too.
  */
 import type { FastifyInstance } from 'fastify';
 import type { LogMessage, LogRequest } from '../../provider/index.js';
@@ -72,7 +72,10 @@ export async function systemLogRoutes(app: FastifyInstance, ctx: GatewayContext)
     const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     const timer = setTimeout(() => abort.abort(new Error('write_timeout reached')), config.writeTimeoutMs);
     const onClose = () => abort.abort(new Error('client disconnected'));
+    const onShutdown = () => abort.abort(new Error('gateway closing'));
     res.once('close', onClose);
+    ctx.shutdown.addEventListener('abort', onShutdown, { once: true });
+    if (ctx.shutdown.aborted) onShutdown();
 
     const iterator = provider.logs(logReq, abort.signal)[Symbol.asyncIterator]();
     try {
@@ -89,6 +92,7 @@ export async function systemLogRoutes(app: FastifyInstance, ctx: GatewayContext)
     } finally {
       clearTimeout(timer);
       res.removeListener('close', onClose);
+      ctx.shutdown.removeEventListener('abort', onShutdown);
       if (!abort.signal.aborted) abort.abort(new Error('log stream finished'));
       // Let the provider release its resources; do not wait on an iterator stuck in next().
       void iterator.return?.().catch(() => undefined);
