@@ -16,7 +16,7 @@ import { basicAuthHook, createBasicAuthCheck, readCredentials } from './auth.js'
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { GatewayError } from './errors.js';
-import { installErrorHandler } from './http-errors.js';
+import { installErrorHandler, sendText } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { installRouterBehaviour, methodNotAllowed } from './router.js';
 import { createInvokeHandler, functionProxyRoutes, isInvocationUrl } from './routes/function-proxy.js';
@@ -137,6 +137,10 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       return server;
     },
     routerOptions: { maxParamLength: 8192 },
+    // Bad percent-encoding and similar router errors: plain text like every other error.
+    frameworkErrors: (error, _request, reply) => {
+      sendText(reply, error.statusCode ?? 400, error.message);
+    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
 

@@ -316,6 +316,9 @@ t.test('/healthz, /metrics, / and unknown paths', async (t) => {
   t.match(res.headers['content-type'], /^text\/plain/);
   res = await app.inject({ method: 'GET', url: '/ui' });
   t.equal(res.statusCode, 404, '/ui without slash is not matched');
+  res = await app.inject({ method: 'GET', url: '/system/function/%zz' });
+  t.equal(res.statusCode, 400, 'bad percent-encoding');
+  t.match(res.headers['content-type'], /^text\/plain/);
   res = await app.inject({ method: 'GET', url: '/async-function/x' });
   t.equal(res.statusCode, 404, 'async routes absent without a queue');
   res = await app.inject({ method: 'POST', url: '/async-function/x' });
