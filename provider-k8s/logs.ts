@@ -1,0 +1,108 @@
+/**
+ * Function logs from pods/log: one stream per pod (instance = pod name),
+ * requested with `timestamps=true`, merged into LogMessages. Without follow
+ * the lines of all pods are sorted by time and `tail` applies to the merged
+ * result; with follow lines are emitted as they arrive until `signal` aborts
+ * or every pod stream ends.
+ */
+import { PassThrough } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type { Log } from '@kubernetes/client-node';
+import type { LogMessage, LogRequest } from '../provider/index.js';
+
+export interface PodRef {
+  name: string;
+  container: string;
+}
+
+/** Split `2026-01-01T00:00:00.123456789Z text` into RFC 3339 time and text. */
+export function parseLogLine(line: string): { timestamp: string; text: string } {
+  const sp = line.indexOf(' ');
+  const ts = sp > 0 ? line.slice(0, sp) : '';
+  if (ts && !Number.isNaN(Date.parse(ts))) return { timestamp: ts, text: line.slice(sp + 1) };
+  return { timestamp: new Date().toISOString(), text: line };
+}
+
+/** Sortable key for RFC 3339 timestamps with up to nanosecond precision. */
+function timeKey(ts: string): string {
+  const m = ts.match(/^(.*?)(?:\.(\d+))?Z$/);
+  if (!m) return ts;
+  return `${new Date(`${m[1]}Z`).toISOString().slice(0, 19)}.${(m[2] ?? '').padEnd(9, '0')}`;
+}
+
+class Queue<T> {
+  private items: T[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  push(v: T): void {
+    this.items.push(v);
+    this.waiter?.();
+  }
+  end(): void {
+    this.ended = true;
+    this.waiter?.();
+  }
+  async *drain(): AsyncGenerator<T> {
+    for (;;) {
+      while (this.items.length > 0) yield this.items.shift()!;
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.waiter = r));
+      this.waiter = undefined;
+    }
+  }
+}
+
+export async function* podLogs(
+  log: Log,
+  namespace: string,
+  pods: PodRef[],
+  req: LogRequest,
+  signal: AbortSignal,
+): AsyncGenerator<LogMessage> {
+  const opts: { follow: boolean; timestamps: boolean; tailLines?: number; sinceTime?: string } = { follow: req.follow === true, timestamps: true };
+  if (req.tail !== undefined && req.tail > 0) opts.tailLines = req.tail;
+  if (req.since) opts.sinceTime = req.since.toISOString().replace(/\.\d+Z$/, 'Z');
+  const queue = new Queue<LogMessage>();
+  const controllers: AbortController[] = [];
+  let open = pods.length;
+  const finish = () => {
+    if (--open === 0) queue.end();
+  };
+  const onAbort = () => {
+    for (const c of controllers) c.abort();
+    queue.end();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (pods.length === 0) queue.end();
+  for (const pod of pods) {
+    const sink = new PassThrough();
+    const lines = createInterface({ input: sink, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (line === '') return;
+      const { timestamp, text } = parseLogLine(line);
+      queue.push({ name: req.name, namespace, instance: pod.name, timestamp, text });
+    });
+    lines.on('close', finish);
+    log.log(namespace, pod.name, pod.container, sink, opts).then(
+      (c) => {
+        controllers.push(c);
+        if (signal.aborted) c.abort();
+      },
+      () => sink.end(), // pod gone between list and log: no lines from it
+    );
+  }
+  try {
+    if (req.follow) {
+      for await (const m of queue.drain()) yield m;
+      return;
+    }
+    const all: LogMessage[] = [];
+    for await (const m of queue.drain()) all.push(m);
+    all.sort((a, b) => (timeKey(a.timestamp) < timeKey(b.timestamp) ? -1 : timeKey(a.timestamp) > timeKey(b.timestamp) ? 1 : 0));
+    const start = req.tail !== undefined && req.tail > 0 ? Math.max(0, all.length - req.tail) : 0;
+    for (const m of all.slice(start)) yield m;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    for (const c of controllers) c.abort();
+  }
+}
