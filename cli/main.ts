@@ -49,29 +49,39 @@ function makeLogger(level: LogLevel): Logger {
   );
 }
 
-/** Keep the process alive until SIGINT/SIGTERM, then run `close` once and resolve with the exit code. */
-function untilSignal(close: () => Promise<void>, logger: Logger): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal while shutting down; exiting now');
-        resolve(1);
-        return;
-      }
-      stopping = true;
+/**
+ * Catch SIGINT/SIGTERM from now on (also while still starting, so a Ctrl-C
+ * during startup still stops replicas). `serve(start)` runs `start`, waits for
+ * the first signal, then closes what it started; a second signal exits at once.
+ */
+function shutdownOnSignal(logger: Logger) {
+  let first: (signal: NodeJS.Signals) => void;
+  const signalled = new Promise<NodeJS.Signals>((resolve) => (first = resolve));
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 1) first(signal);
+    else {
+      logger.warn({ signal }, 'second signal while shutting down; exiting now');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    async serve(start: () => Promise<{ close(): Promise<void> }>): Promise<number> {
+      const running = await start();
+      const signal = await signalled;
       logger.info({ signal }, 'shutting down');
-      close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'error while shutting down');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+      try {
+        await running.close();
+        return 0;
+      } catch (err) {
+        logger.error({ err }, 'error while shutting down');
+        return 1;
+      }
+    },
+  };
 }
 
 function wantsHelp(argv: readonly string[]): boolean {
@@ -91,8 +101,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const config = loadUpConfig(rest, rt);
       const logger = makeLogger(config.logLevel);
-      const handle = await runUp(config, { print, logger, env: rt.env });
-      return untilSignal(() => handle.close(), logger);
+      return shutdownOnSignal(logger).serve(() => runUp(config, { print, logger, env: rt.env }));
     }
     case 'build': {
       if (wantsHelp(rest)) {
@@ -116,9 +125,11 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const config = loadGatewayOnlyConfig(rest, rt);
       const logger = makeLogger(config.logLevel);
-      const handle = await runGatewayOnly(config, logger);
-      print(`Gateway: ${handle.url} → provider ${config.providerUrl}`);
-      return untilSignal(() => handle.close(), logger);
+      return shutdownOnSignal(logger).serve(async () => {
+        const handle = await runGatewayOnly(config, logger);
+        print(`Gateway: ${handle.url} → provider ${config.providerUrl}`);
+        return handle;
+      });
     }
     case 'watchdog':
       return runWatchdog(rest, rt);

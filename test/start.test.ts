@@ -3,7 +3,7 @@
 // second start on the same data dir.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,22 @@ function descendants(root: number): Map<number, string> {
     for (const c of children.get(queue.shift()!) ?? []) {
       out.set(c, starts.get(c)!);
       queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** Live processes whose working directory is inside `dir` (replicas run in their bundle folder). */
+function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${name}/cwd`);
+      const state = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && state.slice(state.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(name));
+    } catch {
+      // gone, or not ours to read
     }
   }
   return out;
@@ -182,12 +198,14 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   // 4. SIGTERM: exit 0 and no replica process left behind.
   const procs = descendants(first.child.pid!);
   t.ok(procs.size >= 3, `replica processes found (${procs.size})`);
+  t.ok(processesUnder(dataDir).length >= 3, 'replicas run in their bundle folders');
   first.child.kill('SIGTERM');
   const exit = await first.exited;
   t.same(exit, { code: 0, signal: null }, `exit 0 after SIGTERM; stderr tail: ${first.stderr().slice(-500)}`);
   await until(() => [...procs].every(([pid, start]) => !stillRunning(pid, start)), 5000, 'replicas gone').catch(() => undefined);
   const left = [...procs].filter(([pid, start]) => stillRunning(pid, start)).map(([pid]) => pid);
   t.same(left, [], 'no replica process outlives faas-ts up');
+  t.same(processesUnder(dataDir), [], 'nothing runs in the data dir');
 
   // 5. Restart on the same data dir: no new password, functions still there.
   const second = startUp(t, dataDir);
@@ -204,4 +222,18 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   t.match(hello2.text, /Hello, again!/);
   second.child.kill('SIGTERM');
   t.same(await second.exited, { code: 0, signal: null });
+});
+
+t.test('faas-ts up: SIGTERM while still starting stops everything it started', async (t) => {
+  const base = await mkdtemp(join(tmpdir(), 'faas-ts-start-early-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const run = startUp(t, join(base, 'data'));
+  // The first function is deployed (its replica is starting) but the gateway is not up yet.
+  await until(() => /"outcome":"created"/.test(run.stderr()) || run.child.exitCode !== null, 60_000, 'first deploy');
+  const seen = descendants(run.child.pid!);
+  run.child.kill('SIGTERM');
+  t.same(await run.exited, { code: 0, signal: null }, `exit 0; stderr tail: ${run.stderr().slice(-300)}`);
+  await until(() => [...seen].every(([pid, start]) => !stillRunning(pid, start)), 5000, 'replicas gone').catch(() => undefined);
+  t.same([...seen].filter(([pid, start]) => stillRunning(pid, start)).map(([pid]) => pid), [], 'no replica left');
+  t.same(processesUnder(base), [], 'nothing runs in the data dir, including replicas started after the signal');
 });
