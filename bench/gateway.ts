@@ -58,6 +58,22 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 `;
 
+/**
+ * The gateway alone, as deployed in front of a remote faas-provider (the REST
+ * client provider; never called while idle): its idle RSS without provider-local.
+ */
+const GATEWAY_ONLY_ENTRY = `
+import { loadGatewayConfig, startGateway } from './gateway/index.js';
+import { createRestProvider } from './provider/index.js';
+const provider = createRestProvider({ baseUrl: 'http://127.0.0.1:9', defaultNamespace: 'openfaas-fn' });
+const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0' }), { provider });
+console.log(JSON.stringify({ gateway: gw.url, direct: '' }));
+process.on('SIGTERM', async () => {
+  await gw.close();
+  process.exit(0);
+});
+`;
+
 interface Run {
   rps: number;
   p50: number;
@@ -71,12 +87,12 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-async function startServer(): Promise<{ child: ChildProcess; gateway: string; direct: string }> {
+async function startServer(entry: string, name: string): Promise<{ child: ChildProcess; gateway: string; direct: string }> {
   const outDir = `${root}/dist/bench`;
   await mkdir(outDir, { recursive: true });
-  const outfile = `${outDir}/gateway-server.mjs`;
+  const outfile = `${outDir}/${name}.mjs`;
   await build({
-    stdin: { contents: SERVER_ENTRY, resolveDir: root, loader: 'ts', sourcefile: 'bench-gateway-server.ts' },
+    stdin: { contents: entry, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` },
     outfile,
     bundle: true,
     platform: 'node',
@@ -122,16 +138,24 @@ async function sequential(url: string, n: number): Promise<{ p50: number; p99: n
   return { p50: samples[Math.floor(n * 0.5)]!, p99: samples[Math.floor(n * 0.99)]! };
 }
 
-const { child, gateway, direct } = await startServer();
-const stop = () => {
+function stopChild(child: ChildProcess): void {
   try {
     process.kill(-child.pid!, 'SIGTERM');
   } catch {
     // already gone
   }
-};
+}
+
+const alone = await startServer(GATEWAY_ONLY_ENTRY, 'gateway-only');
+await new Promise((r) => setTimeout(r, 1000));
+const gatewayOnlyRss = rssMb(alone.child.pid!);
+stopChild(alone.child);
+
+const { child, gateway, direct } = await startServer(SERVER_ENTRY, 'gateway-server');
+const stop = () => stopChild(child);
 process.on('exit', stop);
 try {
+  await new Promise((r) => setTimeout(r, 1000));
   const idleRss = rssMb(child.pid!);
   const gwUrl = `${gateway}/function/hello`;
   const directUrl = `${direct}/`;
@@ -162,7 +186,8 @@ try {
       `gateway p50 ${sg.p50.toFixed(0)} µs / p99 ${sg.p99.toFixed(0)} µs; added p50 ${((sg.p50 - sd.p50) / 1000).toFixed(3)} ms`,
   );
   console.log(
-    `Gateway process RSS (gateway + provider-local, plain node): idle ${idleRss.toFixed(1)} MB after start, ${afterRss.toFixed(1)} MB after the runs`,
+    `Idle RSS (plain node): gateway alone (REST provider client) ${gatewayOnlyRss.toFixed(1)} MB; ` +
+      `gateway + provider-local ${idleRss.toFixed(1)} MB after start, ${afterRss.toFixed(1)} MB after the runs`,
   );
 } finally {
   stop();
