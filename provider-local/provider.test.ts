@@ -255,3 +255,35 @@ t.test('state survives a provider restart', async (t) => {
   t.same(await again.namespaces(), ['openfaas-fn']);
   t.match(await again.info(), { provider: 'faas-ts-local', orchestration: 'local-process', version: { release: /\S/, sha: /\S/ } });
 });
+
+t.test('scale down drains: an in-flight request completes, no new ones are routed', async (t) => {
+  const env = await makeTestProvider();
+  t.teardown(env.cleanup);
+  const p = env.provider;
+  await p.deploy({ service: 'drain', image: 'hello-http' });
+  await ready(p, 'drain');
+  const [ep] = await p.endpoints('drain');
+  const slow = request(`${ep!.baseUrl}/slow?ms=1500`).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
+  // the request must be in flight in the watchdog before we scale down
+  await until(async () => /^http_requests_in_flight 1$/m.test(await (await request(`${ep!.baseUrl}/_/metrics`)).body.text()), 5000, 'request in flight');
+  await p.scale('drain', 0);
+  t.same(await p.endpoints('drain'), [], 'out of the endpoint list at once');
+  t.same(await slow, { status: 200, body: 'slow done' }, 'in-flight request finished');
+  await until(() => p.replicas('drain').length === 0, 15_000, 'replica stopped after draining');
+});
+
+t.test('a broken update keeps the old replicas serving', async (t) => {
+  const env = await makeTestProvider();
+  t.teardown(env.cleanup);
+  const p = env.provider;
+  await p.deploy({ service: 'stable', image: 'hello-http', envVars: { greeting: 'old' } });
+  await ready(p, 'stable');
+  const [old] = p.replicas('stable');
+  await p.update({ service: 'stable', image: 'hello-http', envProcess: 'node does-not-exist.js', envVars: { greeting: 'new' } });
+  await until(() => p.replicas('stable').some((r) => r.generation === old!.generation + 1), 5000, 'new generation started');
+  await until(async () => (await collect(p.logs!({ name: 'stable' }, new AbortController().signal))).some((m) => m.text.includes('does-not-exist')), 10_000, 'new replica failing');
+  const eps = await p.endpoints('stable');
+  t.same(eps.map((e) => e.id), [old!.id], 'only the old replica is handed out');
+  t.equal(JSON.parse((await invoke(p, 'stable')).body).greeting, 'old');
+  t.equal((await p.get('stable'))?.availableReplicas, 1);
+});

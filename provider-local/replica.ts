@@ -88,6 +88,35 @@ function probeHttp(port: number, path: string, timeoutMs: number): Promise<boole
   });
 }
 
+const IN_FLIGHT = /^http_requests_in_flight(?:\{[^}]*\})?\s+(\d+(?:\.\d+)?)/m;
+
+/** The watchdog's `http_requests_in_flight` gauge from `/_/metrics`; undefined when unavailable. */
+function readInFlight(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/_/metrics', method: 'GET', agent: false, headers: { connection: 'close' }, timeout: 2000 },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          resolve(undefined);
+          return;
+        }
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          const m = IN_FLIGHT.exec(text);
+          resolve(m ? Number(m[1]) : undefined);
+        });
+        res.on('error', () => resolve(undefined));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
 function probeTcp(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
@@ -298,14 +327,31 @@ export class Replica {
       this.stopPromise = Promise.resolve();
       return this.stopPromise;
     }
-    try {
-      process.kill(this.pid!, 'SIGTERM');
-    } catch {
-      // exited meanwhile; 'close' finishes the stop
-    }
     this.graceTimer = setTimeout(() => killGroup(this.pid, 'SIGKILL'), graceMs);
+    // The replica is already out of the endpoint list. Wait for its in-flight
+    // requests to finish before SIGTERM: in http mode the watchdog forwards
+    // SIGTERM to the function server at once, which may not drain by itself.
+    void this.waitIdle(Date.now() + graceMs).then(() => {
+      if (!this.child) return;
+      try {
+        process.kill(this.pid!, 'SIGTERM');
+      } catch {
+        // exited meanwhile; the exit handler finishes the stop
+      }
+    });
     this.stopPromise = this.exited.then(() => this.finishStop());
     return this.stopPromise;
+  }
+
+  /** Resolves when the watchdog reports no request in flight (or cannot tell), or at `deadline`. */
+  private async waitIdle(deadline: number): Promise<void> {
+    const port = this.port;
+    if (port === undefined) return;
+    while (this.child && Date.now() < deadline) {
+      const inFlight = await readInFlight(port);
+      if (inFlight === undefined || inFlight <= 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private finishStop(): void {

@@ -8,7 +8,8 @@ import type { LocalProviderConfig } from './config.js';
 
 /**
  * A tiny http-mode function: answers JSON with its pid, env `greeting`, cwd and
- * path; `/secret?name=N` returns the secret's bytes read via secret_mount_path.
+ * path; `/secret?name=N` returns the secret's bytes read via secret_mount_path;
+ * `/slow?ms=N` answers after N ms.
  */
 const HTTP_SERVER = `
 const http = require('node:http');
@@ -19,6 +20,10 @@ http.createServer((req, res) => {
   if (u.pathname === '/secret') {
     try { res.end(fs.readFileSync(path.join(process.env.secret_mount_path, u.searchParams.get('name')))); }
     catch (e) { res.statusCode = 500; res.end(String(e)); }
+    return;
+  }
+  if (u.pathname === '/slow') {
+    setTimeout(() => res.end('slow done'), Number(u.searchParams.get('ms') || 1000));
     return;
   }
   console.log('handled ' + req.method + ' ' + u.pathname);
