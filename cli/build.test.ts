@@ -121,7 +121,7 @@ t.test('`faas-ts build -f stack.yml` builds the stack into the data dir', async 
   t.match(stdout, /echo-python: echo-python:latest → /);
   t.match(stdout, /sieve: sieve:latest → /);
   const store = new BundleStore(join(data, 'bundles'));
-  t.same((await store.list()).map((b) => b.image).sort(), ['echo-python:latest', 'hello-node:latest', 'sieve:latest']);
+  t.same((await store.list()).map((b) => b.image).sort(), ['echo-python:latest', 'har-cnn:latest', 'hello-node:latest', 'sieve:latest']);
 
   const second = await run(process.execPath, [...args, 'sieve'], { cwd: dir });
   t.equal(second.stdout.trim().split('\n').length, 1, 'positional names select functions');

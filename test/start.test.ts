@@ -183,6 +183,15 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   const sieveDefault = await invoke(`${banner.url}/function/sieve`, { method: 'POST' });
   t.match(JSON.parse(sieveDefault.text || '{}'), { n: 1000, count: 168 }, 'n defaults to 1000');
 
+  const har = await invoke(`${banner.url}/function/har-cnn?seed=5`);
+  t.equal(har.status, 200, `har-cnn: ${har.text}`);
+  const prediction = JSON.parse(har.text || '{}') as { activity?: string; probabilities?: number[] };
+  t.match(prediction.activity, /^(WALKING|WALKING_UPSTAIRS|WALKING_DOWNSTAIRS|SITTING|STANDING|LAYING)$/);
+  t.equal(prediction.probabilities?.length, 6);
+  t.ok(Math.abs((prediction.probabilities ?? []).reduce((a, b) => a + b, 0) - 1) < 1e-3, 'probabilities sum to 1');
+  const badWindow = await fetch(`${banner.url}/function/har-cnn`, { method: 'POST', body: '{"window": [1, 2]}' });
+  t.equal(badWindow.status, 400, 'a malformed window is a 400');
+
   // 3. The management API needs the admin credentials.
   const unauth = await fetch(`${banner.url}/system/functions`);
   t.equal(unauth.status, 401, 'no credentials: 401');
@@ -193,7 +202,7 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   const list = await fetch(`${banner.url}/system/functions`, { headers: { authorization: auth } });
   t.equal(list.status, 200);
   const names = ((await list.json()) as { name: string }[]).map((f) => f.name).sort();
-  t.same(names, ['echo-python', 'hello-node', 'sieve']);
+  t.same(names, ['echo-python', 'har-cnn', 'hello-node', 'sieve']);
 
   // 4. SIGTERM: exit 0 and no replica process left behind.
   const procs = descendants(first.child.pid!);
@@ -214,7 +223,7 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   t.notMatch(second.stdout(), banner.password);
   t.equal(readFileSync(passwordFile, 'utf8'), banner.password, 'the password is unchanged');
   const outcomes = [...second.stderr().matchAll(/"outcome":"(\w+)"/g)].map((m) => m[1]);
-  t.same(outcomes, ['unchanged', 'unchanged', 'unchanged'], 'unchanged functions are not redeployed');
+  t.same(outcomes, ['unchanged', 'unchanged', 'unchanged', 'unchanged'], 'unchanged functions are not redeployed');
   const list2 = await fetch(`${again.url}/system/functions`, { headers: { authorization: auth } });
   t.equal(list2.status, 200, 'the stored password still works');
   t.same(((await list2.json()) as { name: string }[]).map((f) => f.name).sort(), names);
