@@ -8,7 +8,10 @@ import { clampReplicas } from '../gateway/routes/system-functions.js';
 import { wakeReplicas } from '../gateway/scale-from-zero.js';
 import { goArch } from '../gateway/routes/system-info.js';
 import { mapError } from '../gateway/http-errors.js';
-import { ProviderError } from '../provider/index.js';
+import { createRequire } from 'node:module';
+import { ProviderError, functionDeploymentSchema, scaleServiceRequestSchema, type Provider } from '../provider/index.js';
+import { buildGateway } from '../gateway/index.js';
+import { compileSubset, type SubsetSchema } from '../gateway/validate.js';
 
 t.test('defaults', async (t) => {
   const c = loadGatewayConfig({});
@@ -183,4 +186,33 @@ t.test('goArch uses Go names', async (t) => {
   t.equal(goArch('arm64'), 'arm64');
   t.equal(goArch('arm'), 'arm');
   t.equal(goArch('ia32'), '386');
+});
+
+t.test('compileSubset validates the provider schemas without ajv', async (t) => {
+  const check = compileSubset(functionDeploymentSchema as SubsetSchema);
+  t.equal(check({ service: 'a', image: 'b' }, 'body'), undefined);
+  t.equal(check({ service: 'a', image: 'b', labels: null, limits: null, registryAuth: 'x' }, 'body'), undefined);
+  t.equal(check({ service: 'a', image: 'b', envVars: { A: 'x' }, secrets: ['s'], readOnlyRootFilesystem: true }, 'body'), undefined);
+  t.equal(check(undefined, 'body'), 'body must be object');
+  t.equal(check([], 'body'), 'body must be object');
+  t.equal(check({ image: 'b' }, 'body'), "body must have required property 'service'");
+  t.equal(check({ service: '', image: 'b' }, 'body'), 'body/service must NOT have fewer than 1 characters');
+  t.equal(check({ service: 'a', image: 'b', envVars: { A: 1 } }, 'body'), 'body/envVars/A must be string');
+  t.equal(check({ service: 'a', image: 'b', secrets: ['x', 2] }, 'body'), 'body/secrets/1 must be string');
+  t.equal(check({ service: 'a', image: 'b', labels: 'x' }, 'body'), 'body/labels must be object or null');
+  t.equal(check({ service: 'a', image: 'b', limits: { memory: 5 } }, 'body'), 'body/limits/memory must be string');
+  const scale = compileSubset(scaleServiceRequestSchema as SubsetSchema);
+  t.equal(scale({ replicas: 2 }, 'body'), undefined);
+  t.equal(scale({ replicas: 1.5 }, 'body'), 'body/replicas must be integer');
+  t.equal(scale({ replicas: -1 }, 'body'), 'body/replicas must be >= 0');
+
+  const app = await buildGateway(loadGatewayConfig({ port: '0', metrics_port: '0' }), {
+    provider: { defaultNamespace: 'openfaas-fn' } as unknown as Provider,
+  });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'POST', url: '/system/functions', payload: { image: 'x' } });
+  t.equal(res.statusCode, 400);
+  t.equal(res.body, "invalid request: body must have required property 'service'\n");
+  const loaded = Object.keys(createRequire(import.meta.url).cache);
+  t.notOk(loaded.some((k) => k.includes('/@fastify/ajv-compiler/')), 'Fastify never loads its ajv compiler');
 });
