@@ -287,3 +287,28 @@ t.test('a broken update keeps the old replicas serving', async (t) => {
   t.equal(JSON.parse((await invoke(p, 'stable')).body).greeting, 'old');
   t.equal((await p.get('stable'))?.availableReplicas, 1);
 });
+
+t.test('a provider killed without close(): its replicas are reaped by the next one', async (t) => {
+  const env = await makeTestProvider();
+  t.teardown(env.cleanup);
+  await env.provider.close();
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { watchdogCommand } = await import('../test/helpers.js');
+  const script = fileURLToPath(new URL('./fixtures/run-provider.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, env.dataDir, JSON.stringify(watchdogCommand())], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c));
+  await until(() => out.includes('\n'), 30_000, 'child provider ready');
+  const pids = JSON.parse(out.trim()) as number[];
+  t.equal(pids.length, 1);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  t.doesNotThrow(() => process.kill(pids[0]!, 0), 'replica outlived its provider');
+
+  const next = await env.reopen();
+  await until(() => { try { process.kill(pids[0]!, 0); return false; } catch { return true; } }, 5000, 'orphan reaped');
+  await ready(next, 'orphan');
+  t.equal((await invoke(next, 'orphan')).status, 200, 're-spawned from persisted state');
+});

@@ -19,7 +19,8 @@
  * - Updates are rolling: new-generation replicas start, endpoints() hands out
  *   only new ones as soon as one is ready, and old ones are drained (SIGTERM,
  *   the watchdog finishes in-flight requests) once enough new ones are ready.
- *   Scale-down and removal also leave the endpoint list before the SIGTERM.
+ *   Scale-down and removal also take a replica out of the endpoint list first,
+ *   then wait for its in-flight requests (watchdog gauge) before the SIGTERM.
  * - Desired state (functions, namespaces, secrets) is persisted under dataDir
  *   and re-spawned by createLocalProvider(); close() stops replicas only.
  * - Namespaces: the default plus created ones. deleteNamespace refuses (INVALID)
