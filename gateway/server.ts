@@ -67,7 +67,12 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Promise<RunningGateway> {
   const app = await buildGateway(config, deps);
-  await app.listen({ port: config.port, host: config.bindAddress });
+  try {
+    await app.listen({ port: config.port, host: config.bindAddress });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const url = urlOf(app.server.address());
 
   let metricsServer: Server | undefined;

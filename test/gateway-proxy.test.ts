@@ -423,3 +423,17 @@ t.test('closing the gateway ends open log streams', async (t) => {
   await rest;
   t.equal(provider.aborted, 1, 'provider iterable aborted');
 });
+
+t.test('startGateway fails cleanly when the port is taken', async (t) => {
+  const { gw } = await start(t);
+  const port = new URL(gw.url).port;
+  await t.rejects(startGateway(loadGatewayConfig({ port, metrics_port: '0' }), { provider: new MemoryProvider() }), { code: 'EADDRINUSE' });
+  const metricsPort = await freePort();
+  const blocker = await startGateway(loadGatewayConfig({ port: '0', metrics_port: String(metricsPort) }), { provider: new MemoryProvider() });
+  t.teardown(() => blocker.close());
+  await t.rejects(
+    startGateway(loadGatewayConfig({ port: '0', metrics_port: String(metricsPort) }), { provider: new MemoryProvider() }),
+    { code: 'EADDRINUSE' },
+    'metrics port taken',
+  );
+});
