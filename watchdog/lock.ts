@@ -5,8 +5,14 @@ import { WatchdogError } from './errors.js';
 
 export function writeLockFile(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, '', { mode: 0o660 });
+    try {
+      writeFileSync(path, '', { mode: 0o660 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Only create the directory when missing: recursive mkdir can spin on /proc-like paths.
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, '', { mode: 0o660 });
+    }
   } catch (err) {
     throw new WatchdogError(
       'WD_ERR_LOCK_FILE',
