@@ -4,12 +4,15 @@
 import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { serveProvider } from '../provider/index.js';
 import { createLocalProvider } from '../provider-local/index.js';
+import { createFileQueue } from '../queue-worker/index.js';
 import { killGroup, until, watchdogCommand } from '../test/helpers.js';
 import { buildFunction } from './build.js';
 import { ensureAdminCredentials, PASSWORD_FILE } from './credentials.js';
@@ -125,4 +128,40 @@ t.test('`faas-ts gateway` without functions_provider_url is a config error', asy
     (e: { code: number; stderr: string }) => e,
   );
   t.match(res, { code: 1, stderr: /functions_provider_url is required[\s\S]*CLI_ERR_CONFIG/ });
+});
+
+t.test('`faas-ts queue-worker` delivers queued invocations from the file queue', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'faas-ts-qw-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const seen: { method: string; url: string; body: string }[] = [];
+  const gateway = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, body });
+      res.writeHead(200).end('done');
+    });
+  });
+  await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => gateway.close(() => r())));
+
+  // Queued while no worker runs: the queue is durable.
+  const queue = await createFileQueue({ dir: join(dir, 'queue') });
+  await queue.enqueue({ Method: 'POST', Path: '/', Function: 'sieve', QueryString: 'n=10', Body: Buffer.from('x').toString('base64') });
+  await queue.close();
+
+  const qw = spawnCli(t, ['queue-worker'], {
+    queue_dir: join(dir, 'queue'),
+    faas_gateway_address: '127.0.0.1',
+    faas_gateway_port: String((gateway.address() as AddressInfo).port),
+    metrics_port: '0',
+  });
+  await until(() => seen.length > 0, 20_000, 'queued invocation delivered');
+  t.match(seen[0], { method: 'POST', url: /^\/function\/sieve(\/)?\?n=10$/, body: 'x' });
+  t.match(qw.output(), /Queue worker: file queue .*queue → http:\/\/127\.0\.0\.1:\d+/);
+  const metrics = /Metrics:\s+(\S+)/.exec(qw.output())?.[1];
+  t.ok(metrics, 'metrics URL printed');
+  t.equal((await fetch(metrics!)).status, 200);
+  qw.child.kill('SIGTERM');
+  t.equal(await qw.exited, 0, 'drains and exits 0 on SIGTERM');
 });

@@ -250,3 +250,21 @@ export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): Gat
   if (port !== undefined) gatewayEnv.port = port;
   return Object.freeze({ providerUrl, gatewayEnv: Object.freeze(gatewayEnv), logLevel: level });
 }
+
+export const QUEUE_WORKER_USAGE = `Usage: faas-ts queue-worker
+
+Run the async invocation worker. Configured by env as upstream's
+nats-queue-worker (faas_nats_address, faas_nats_port, faas_nats_channel,
+faas_gateway_address, faas_gateway_port, max_inflight, ack_wait, ...) plus
+queue_dir (use the embedded file queue instead of NATS JetStream), retries
+(max_retry_attempts, initial_retry_wait, max_retry_wait, retry_http_codes)
+and metrics_port. Env ${LOG_LEVEL_ENV} sets the log level.`;
+
+/** The queue-worker takes no flags; its settings are env variables (queue-worker/config.ts). */
+export function loadQueueWorkerArgs(argv: readonly string[], rt: Runtime): { readonly logLevel: LogLevel } {
+  parse('queue-worker', argv, {});
+  const problems: string[] = [];
+  const level = logLevel(rt.env, problems);
+  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts queue-worker: invalid configuration', problems);
+  return Object.freeze({ logLevel: level });
+}

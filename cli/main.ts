@@ -7,11 +7,13 @@
  *   faas-ts build     stack functions → bundles in the local bundle store
  *   faas-ts gateway   gateway alone, in front of a remote faas-provider
  *   faas-ts watchdog  the function watchdog (fwatchdog)
+ *   faas-ts queue-worker  async invocation worker (NATS JetStream or a file queue)
  *   faas-ts version
  */
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BundleStore } from '../provider-local/index.js';
+import { loadWorkerConfig, startQueueWorker } from '../queue-worker/index.js';
 import { buildStack } from './build.js';
 import {
   BUILD_USAGE,
@@ -19,8 +21,10 @@ import {
   GATEWAY_USAGE,
   loadBuildConfig,
   loadGatewayOnlyConfig,
+  loadQueueWorkerArgs,
   loadUpConfig,
   packageVersion,
+  QUEUE_WORKER_USAGE,
   UP_USAGE,
   type LogLevel,
   type Runtime,
@@ -38,6 +42,7 @@ Commands:
   build      turn stack.yml's functions into bundles (-f stack.yml)
   gateway    start the gateway in front of a remote faas-provider (functions_provider_url)
   watchdog   run the function watchdog (fwatchdog); configured by env like of-watchdog
+  queue-worker  run the async invocation worker; configured by env like nats-queue-worker
   version    print the version
 
 Run "faas-ts <command> --help" for a command's options.`;
@@ -133,6 +138,22 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'watchdog':
       return runWatchdog(rest, rt);
+    case 'queue-worker': {
+      if (wantsHelp(rest)) {
+        print(QUEUE_WORKER_USAGE);
+        return 0;
+      }
+      const { logLevel } = loadQueueWorkerArgs(rest, rt);
+      const config = loadWorkerConfig({ ...rt.env });
+      const logger = makeLogger(config.debug ? 'debug' : logLevel);
+      return shutdownOnSignal(logger).serve(async () => {
+        const running = await startQueueWorker(config, logger);
+        const from = config.backend === 'file' ? `file queue ${config.queueDir}` : `JetStream ${config.natsUrl} (${config.stream})`;
+        print(`Queue worker: ${from} → ${config.gatewayUrl}`);
+        if (running.metricsUrl) print(`Metrics:      ${running.metricsUrl}/metrics`);
+        return running;
+      });
+    }
     case 'version':
     case '--version':
       print(`faas-ts ${packageVersion(rt.repoRoot)} (node ${process.version}, ${process.platform}/${process.arch})`);
