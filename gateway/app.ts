@@ -4,7 +4,7 @@
  * can run in one process.
  *
  * Route groups and their guards:
- *   open:       /function/*, /healthz, /metrics, /
+ *   open:       /function/*, /async-function/* (only with a queue), /healthz, /metrics, /
  *   basic auth: /system/*, /ui/*   (when basic_auth=true)
  */
 import { createServer } from 'node:http';
@@ -13,7 +13,7 @@ import type { ValidatorFactory } from '@fastify/ajv-compiler';
 import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { createInvocationProxy, type Provider } from '../provider/index.js';
+import { createInvocationProxy, type Provider, type RequestQueuer } from '../provider/index.js';
 import { basicAuthHook, createBasicAuthCheck, readCredentials } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -21,6 +21,7 @@ import { GatewayError } from './errors.js';
 import { installErrorHandler, sendText } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { installRouterBehaviour, methodNotAllowed } from './router.js';
+import { asyncFunctionRoutes } from './routes/async-function.js';
 import { createInvokeHandler, functionProxyRoutes, isInvocationUrl } from './routes/function-proxy.js';
 import { opsRoutes } from './routes/ops.js';
 import { systemFunctionRoutes } from './routes/system-functions.js';
@@ -39,8 +40,8 @@ export interface GatewayDeps {
   registry?: Registry;
   /** Basic-auth credentials; overrides reading the files under secret_mount_path. */
   credentials?: { user: string; password: string };
-  /** Reserved for async invocation: without it /async-function/* is not registered (404). */
-  queue?: unknown;
+  /** Async invocation queue: without it /async-function/* is not registered (404). */
+  queue?: RequestQueuer;
 }
 
 /** Idle time of client keep-alive connections (Fastify's default). */
@@ -165,6 +166,16 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   await app.register(async (fn) => {
     await functionProxyRoutes(fn, invoke);
   });
+  if (deps.queue) {
+    await app.register(
+      asyncFunctionRoutes({
+        queue: deps.queue,
+        maxBodyBytes: config.maxBodyBytes,
+        functionNamespace: config.functionNamespace,
+        version: config.version.release,
+      }),
+    );
+  }
   await app.register(async (system) => {
     if (authCheck) system.addHook('onRequest', basicAuthHook(authCheck));
     installJsonParser(system, config.maxBodyBytes);

@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGateway, loadGatewayConfig } from '../gateway/index.js';
+import type { QueueRequest, RequestQueuer } from '../provider/index.js';
 import { LoggingProvider, MemoryProvider } from './gateway-memory-provider.js';
 
 const baseEnv = { port: '0', metrics_port: '0' };
@@ -453,4 +454,21 @@ t.test('two gateways in one process keep separate registries', async (t) => {
   const { app: b } = await gateway(t);
   t.equal((await a.inject({ url: '/metrics' })).statusCode, 200);
   t.equal((await b.inject({ url: '/metrics' })).statusCode, 200);
+});
+
+t.test('with a queue, /async-function/* is registered (POST only, no auth)', async (t) => {
+  const items: QueueRequest[] = [];
+  const queue: RequestQueuer = {
+    async enqueue(req) {
+      items.push(req);
+    },
+    async close() {},
+  };
+  const { app } = await gateway(t, { basic_auth: 'true' }, new MemoryProvider(), { credentials: { user: 'a', password: 'b' }, queue });
+  let res = await app.inject({ method: 'POST', url: '/async-function/fn.ns/sub?x=1', payload: 'hello', headers: { 'content-type': 'text/plain' } });
+  t.equal(res.statusCode, 202);
+  t.ok(res.headers['x-call-id']);
+  t.match(items[0], { Function: 'fn.ns', Method: 'POST', Path: '/sub', QueryString: 'x=1', Body: Buffer.from('hello').toString('base64') });
+  res = await app.inject({ method: 'GET', url: '/async-function/fn' });
+  t.equal(res.statusCode, 405);
 });
