@@ -48,6 +48,12 @@ export interface FileQueueOptions {
   maxMsgBytes?: number;
   /** Rewrite the journal once it exceeds this size (default 8 MiB). */
   journalCompactBytes?: number;
+  /**
+   * Bytes of freshly enqueued messages kept in memory until their first
+   * delivery (default 64 MiB), so the consumer need not read them back from
+   * disk behind the enqueue fsyncs. Everything is on disk regardless.
+   */
+  cacheBytes?: number;
 }
 
 export interface FileQueueStats {
@@ -62,7 +68,7 @@ export interface FileQueueStats {
 export interface FileQueue extends RequestQueuer {
   /** Store raw bytes as a message (replays; tests of malformed input). */
   enqueueRaw(data: Uint8Array): Promise<void>;
-  /** The consumer side. One per queue; calling again returns the same source. */
+  /** The consumer side: the active consumer, or a new one once the previous was stopped. */
   source(): QueueSource;
   readonly deadLetters: DeadLetterStore;
   stats(): FileQueueStats;
@@ -79,6 +85,8 @@ interface Meta {
   length: number;
   deliveries: number;
   state: 'ready' | 'delayed' | 'leased';
+  /** The bytes, kept from enqueue until first delivery while within the cache budget. */
+  data?: Buffer;
   timer?: NodeJS.Timeout;
 }
 
@@ -144,6 +152,8 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   const segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
   const maxMsgBytes = opts.maxMsgBytes ?? 16 * 1024 * 1024;
   const journalCompactBytes = opts.journalCompactBytes ?? 8 * 1024 * 1024;
+  const cacheBudget = opts.cacheBytes ?? 64 * 1024 * 1024;
+  let cachedBytes = 0;
   const segDir = join(dir, 'segments');
   const deadDir = join(dir, 'dead');
   const tmpDir = join(dir, 'tmp');
@@ -304,7 +314,12 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
             header.writeUInt32BE(payload.length, 0);
             header.writeUInt32BE(crc32(payload), 4);
             parts.push(header, payload);
-            metas.push({ seq, segment: seg.start, offset: offset + HEADER + SEQ_BYTES, length: item.data.byteLength, deliveries: 0, state: 'ready' });
+            const meta: Meta = { seq, segment: seg.start, offset: offset + HEADER + SEQ_BYTES, length: item.data.byteLength, deliveries: 0, state: 'ready' };
+            if (cachedBytes + meta.length <= cacheBudget) {
+              meta.data = payload.subarray(SEQ_BYTES);
+              cachedBytes += meta.length;
+            }
+            metas.push(meta);
             offset += HEADER + payload.length;
           }
           const buf = Buffer.concat(parts);
@@ -455,6 +470,12 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   for (const m of delayed) delay(m, Math.max(0, (notBefore.get(m.seq) ?? 0) - Date.now()));
 
   async function readMessage(m: Meta): Promise<Buffer> {
+    if (m.data) {
+      const data = m.data;
+      m.data = undefined;
+      cachedBytes -= m.length;
+      return data;
+    }
     const seg = segments.get(m.segment);
     if (!seg) throw new Error(`segment ${m.segment} missing for message ${m.seq}`);
     seg.reader ??= await open(seg.path, 'r');
@@ -490,7 +511,6 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   }
 
   // ---- consumer ---------------------------------------------------------
-  let stopped = false;
   function takeReady(): Meta | undefined {
     while (readyHead < ready.length) {
       const seq = ready[readyHead++]!;
@@ -502,37 +522,44 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     return undefined;
   }
 
-  const source: QueueSource = {
-    kind: 'file',
-    heartbeatMs: 0,
-    async next() {
-      for (;;) {
-        if (stopped) return null;
-        const m = takeReady();
-        if (m) {
-          if (readyHead > 4096 && readyHead * 2 > ready.length) {
-            ready.splice(0, readyHead);
-            readyHead = 0;
+  /** One consumer at a time; after stop() the next source() call starts a fresh one. */
+  let current: QueueSource | undefined;
+  function newSource(): QueueSource {
+    let stopped = false;
+    const src: QueueSource = {
+      kind: 'file',
+      heartbeatMs: 0,
+      async next() {
+        for (;;) {
+          if (stopped || closed) return null;
+          const m = takeReady();
+          if (m) {
+            if (readyHead > 4096 && readyHead * 2 > ready.length) {
+              ready.splice(0, readyHead);
+              readyHead = 0;
+            }
+            m.state = 'leased';
+            m.deliveries++;
+            void journalWrite(`L ${m.seq}\n`);
+            const data = await readMessage(m);
+            return delivery(m, data);
           }
-          m.state = 'leased';
-          m.deliveries++;
-          void journalWrite(`L ${m.seq}\n`);
-          const data = await readMessage(m);
-          return delivery(m, data);
+          await new Promise<void>((r) => (consumerWake = r));
         }
-        await new Promise<void>((r) => (consumerWake = r));
-      }
-    },
-    async stop() {
-      stopped = true;
-      wakeConsumer();
-    },
-    async pending() {
-      let n = 0;
-      for (const m of live.values()) if (m.state !== 'leased') n++;
-      return n;
-    },
-  };
+      },
+      async stop() {
+        stopped = true;
+        if (current === src) current = undefined;
+        wakeConsumer();
+      },
+      async pending() {
+        let n = 0;
+        for (const m of live.values()) if (m.state !== 'leased') n++;
+        return n;
+      },
+    };
+    return src;
+  }
 
   function delivery(m: Meta, data: Buffer): Delivery {
     let settled = false;
@@ -630,7 +657,7 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   return {
     enqueue: (req: QueueRequest) => enqueueRaw(Buffer.from(JSON.stringify(req))),
     enqueueRaw,
-    source: () => source,
+    source: () => (current ??= newSource()),
     deadLetters,
     stats() {
       let r = 0;
@@ -646,7 +673,6 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     async close() {
       if (closed) return;
       closed = true;
-      stopped = true;
       wakeConsumer();
       while (flushing || batch.length > 0) {
         scheduleFlush();
