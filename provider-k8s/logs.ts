@@ -7,7 +7,9 @@
  */
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
-import type { Log } from '@kubernetes/client-node';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { LogMessage, LogRequest } from '../provider/index.js';
 
 export interface PodRef {
@@ -52,24 +54,51 @@ class Queue<T> {
   }
 }
 
+/**
+ * GET pods/log as a stream we can destroy. client-node's Log pipes a web
+ * stream whose abort surfaces as an unhandled 'error' event, so we make the
+ * request ourselves with the KubeConfig's TLS and auth options.
+ */
+async function openPodLog(kc: KubeConfig, namespace: string, pod: string, query: URLSearchParams): Promise<IncomingMessage> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the KubeConfig');
+  const url = new URL(`${cluster.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`);
+  const opts: RequestOptions & { rejectUnauthorized?: boolean } = { method: 'GET', headers: {} };
+  await kc.applyToHTTPSOptions(opts as never);
+  const plain = url.protocol === 'http:';
+  if (plain) delete opts.agent;
+  return new Promise((resolve, reject) => {
+    const req = (plain ? httpRequest : httpsRequest)(url, opts, (res) => {
+      if (res.statusCode === 200) return resolve(res);
+      res.resume();
+      reject(Object.assign(new Error(`pods/log ${pod}: HTTP ${res.statusCode}`), { code: res.statusCode }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export async function* podLogs(
-  log: Log,
+  kc: KubeConfig,
   namespace: string,
   pods: PodRef[],
   req: LogRequest,
   signal: AbortSignal,
 ): AsyncGenerator<LogMessage> {
-  const opts: { follow: boolean; timestamps: boolean; tailLines?: number; sinceTime?: string } = { follow: req.follow === true, timestamps: true };
-  if (req.tail !== undefined && req.tail > 0) opts.tailLines = req.tail;
-  if (req.since) opts.sinceTime = req.since.toISOString().replace(/\.\d+Z$/, 'Z');
+  const query = new URLSearchParams({ timestamps: 'true' });
+  if (req.follow) query.set('follow', 'true');
+  if (req.tail !== undefined && req.tail > 0) query.set('tailLines', String(req.tail));
+  // sinceTime has second precision on the wire; lines are filtered again below.
+  if (req.since) query.set('sinceTime', req.since.toISOString().replace(/\.\d+Z$/, 'Z'));
+  const sinceKey = req.since ? timeKey(req.since.toISOString()) : undefined;
   const queue = new Queue<LogMessage>();
-  const controllers: AbortController[] = [];
+  const responses: IncomingMessage[] = [];
   let open = pods.length;
   const finish = () => {
     if (--open === 0) queue.end();
   };
   const onAbort = () => {
-    for (const c of controllers) c.abort();
+    for (const r of responses) r.destroy();
     queue.end();
   };
   signal.addEventListener('abort', onAbort, { once: true });
@@ -80,13 +109,19 @@ export async function* podLogs(
     lines.on('line', (line) => {
       if (line === '') return;
       const { timestamp, text } = parseLogLine(line);
+      if (sinceKey && timeKey(timestamp) < sinceKey) return;
       queue.push({ name: req.name, namespace, instance: pod.name, timestamp, text });
     });
     lines.on('close', finish);
-    log.log(namespace, pod.name, pod.container, sink, opts).then(
-      (c) => {
-        controllers.push(c);
-        if (signal.aborted) c.abort();
+    const q = new URLSearchParams(query);
+    q.set('container', pod.container);
+    openPodLog(kc, namespace, pod.name, q).then(
+      (res) => {
+        responses.push(res);
+        if (signal.aborted) res.destroy();
+        res.on('error', () => sink.end());
+        res.on('close', () => sink.end());
+        res.pipe(sink);
       },
       () => sink.end(), // pod gone between list and log: no lines from it
     );
@@ -103,6 +138,6 @@ export async function* podLogs(
     for (const m of all.slice(start)) yield m;
   } finally {
     signal.removeEventListener('abort', onAbort);
-    for (const c of controllers) c.abort();
+    for (const r of responses) r.destroy();
   }
 }

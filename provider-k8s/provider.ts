@@ -10,7 +10,6 @@ import type {
   CoreV1Api,
   DiscoveryV1Api,
   KubeConfig,
-  Log,
   V1Deployment,
   V1EndpointSlice,
   V1Namespace,
@@ -88,7 +87,7 @@ class KubernetesProvider implements K8sProvider {
     private readonly discovery: DiscoveryV1Api,
     private readonly versionApi: VersionApi,
     private readonly watch: Watch,
-    private readonly log: Log,
+    private readonly kc: KubeConfig,
     private readonly logger: K8sLogger | undefined,
   ) {
     this.defaultNamespace = config.functionNamespace;
@@ -509,7 +508,7 @@ class KubernetesProvider implements K8sProvider {
     const refs = pods.items
       .filter((p) => !req.instance || p.metadata?.name === req.instance)
       .map((p) => ({ name: p.metadata?.name ?? '', container: p.spec?.containers?.find((c) => c.name === req.name)?.name ?? p.spec?.containers?.[0]?.name ?? req.name }));
-    yield* podLogs(this.log, ns, refs, req, signal);
+    yield* podLogs(this.kc, ns, refs, req, signal);
   }
 
   async info(): Promise<ProviderInfo> {
@@ -558,7 +557,7 @@ export async function createK8sProvider(options: K8sProviderOptions): Promise<K8
     kc.makeApiClient(k8s.DiscoveryV1Api),
     kc.makeApiClient(k8s.VersionApi),
     new k8s.Watch(kc),
-    new k8s.Log(kc),
+    kc,
     options.logger,
   );
 }

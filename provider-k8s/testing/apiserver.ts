@@ -211,6 +211,9 @@ export class FakeApiServer {
 
   /** Forget watch history: reconnects with an older resourceVersion get 410 Gone and must re-list. */
   compactHistory(): void {
+    // as if other writes happened in etcd and were compacted away: every
+    // resourceVersion handed out so far becomes too old to watch from
+    this.rv += 1;
     this.oldestRv = this.rv + 1;
     this.history.length = 0;
   }
