@@ -213,3 +213,44 @@ t.test('end to end: HTTP enqueue → queue → worker → /function → callback
     await app.close();
   }
 });
+
+t.test('dead-letter admin routes: list, replay, discard', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { asyncDeadLetterRoutes } = await import('./async-function.js');
+  const qw = await import('../../queue-worker/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'async-dlq-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fq = await qw.createFileQueue({ dir });
+  t.teardown(() => fq.close());
+  for (const body of ['{"Function":"a"}', '{"Function":"b"}', 'junk']) await fq.enqueueRaw(Buffer.from(body));
+  const src = fq.source();
+  for (let i = 0; i < 3; i++) {
+    const d = (await src.next())!;
+    await d.deadLetter({ reason: 'max-attempts', detail: 'function answered 500', attempts: 5, lastStatus: 500 });
+  }
+  const app = Fastify();
+  await app.register(asyncDeadLetterRoutes({ deadLetters: fq.deadLetters }));
+  t.teardown(() => app.close());
+
+  const list = await app.inject({ method: 'GET', url: '/system/async-dead-letters' });
+  t.equal(list.statusCode, 200);
+  t.equal(list.json().length, 3);
+  t.match(list.json()[0], { id: '1', reason: 'max-attempts', lastStatus: 500, payload: '{"Function":"a"}' });
+  t.equal((await app.inject({ method: 'GET', url: '/system/async-dead-letters?limit=1' })).json().length, 1);
+  t.equal((await app.inject({ method: 'GET', url: '/system/async-dead-letters?limit=x' })).statusCode, 400);
+
+  const one = await app.inject({ method: 'POST', url: '/system/async-dead-letters/replay', payload: { ids: ['1'] } });
+  t.same(one.json(), { replayed: 1 });
+  t.equal(Buffer.from((await src.next())!.data).toString(), '{"Function":"a"}', 'back in the queue');
+  t.equal((await app.inject({ method: 'POST', url: '/system/async-dead-letters/replay', payload: { ids: ['1'] } })).statusCode, 404);
+  t.equal((await app.inject({ method: 'POST', url: '/system/async-dead-letters/replay', payload: { ids: 'x' } })).statusCode, 400);
+
+  const del = await app.inject({ method: 'DELETE', url: '/system/async-dead-letters', payload: { ids: ['3'] } });
+  t.same(del.json(), { discarded: 1 });
+  t.equal((await app.inject({ method: 'DELETE', url: '/system/async-dead-letters' })).statusCode, 400);
+  const all = await app.inject({ method: 'POST', url: '/system/async-dead-letters/replay' });
+  t.same(all.json(), { replayed: 1 }, 'no ids: replay everything left');
+  t.same((await app.inject({ method: 'GET', url: '/system/async-dead-letters' })).json(), []);
+});

@@ -162,3 +162,54 @@ export function asyncFunctionRoutes(opts: AsyncFunctionRoutesOptions) {
     }
   };
 }
+
+/** What the dead-letter admin routes need (queue-worker's DeadLetterStore has this shape). */
+export interface DeadLetterAdmin {
+  list(opts?: { limit?: number }): Promise<unknown[]>;
+  replay(ids?: string[]): Promise<number>;
+  discard(ids: string[]): Promise<number>;
+}
+
+function idsFrom(body: unknown): string[] | undefined | Error {
+  if (body === undefined || body === null || body === '') return undefined;
+  const ids = (body as { ids?: unknown }).ids;
+  if (ids === undefined) return undefined;
+  if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string' || typeof x === 'number')) {
+    return new Error('"ids" must be an array of dead-letter ids');
+  }
+  return ids.map(String);
+}
+
+/**
+ * Dead-letter admin (ours, not upstream): register inside the gateway's
+ * authenticated /system context.
+ *   GET    /system/async-dead-letters?limit=N      → JSON array of dead letters
+ *   POST   /system/async-dead-letters/replay       {"ids":[...]} (absent = all) → {"replayed":n}
+ *   DELETE /system/async-dead-letters              {"ids":[...]} → {"discarded":n}
+ */
+export function asyncDeadLetterRoutes(opts: { deadLetters: DeadLetterAdmin }) {
+  const { deadLetters } = opts;
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.get('/system/async-dead-letters', async (request, reply) => {
+      const raw = (request.query as Record<string, string | undefined>).limit;
+      const limit = raw === undefined ? 100 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1) return sendText(reply, 400, 'limit must be a positive integer');
+      return reply.send(await deadLetters.list({ limit }));
+    });
+    app.post('/system/async-dead-letters/replay', async (request, reply) => {
+      const ids = idsFrom(request.body);
+      if (ids instanceof Error) return sendText(reply, 400, ids.message);
+      try {
+        return reply.send({ replayed: await deadLetters.replay(ids) });
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'QW_ERR_NOT_FOUND') return sendText(reply, 404, (err as Error).message);
+        throw err;
+      }
+    });
+    app.delete('/system/async-dead-letters', async (request, reply) => {
+      const ids = idsFrom(request.body);
+      if (ids instanceof Error || ids === undefined) return sendText(reply, 400, '"ids" (an array of dead-letter ids) is required');
+      return reply.send({ discarded: await deadLetters.discard(ids) });
+    });
+  };
+}
