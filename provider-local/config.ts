@@ -65,7 +65,7 @@ export const DEFAULT_TIMINGS: ReplicaTimings = Object.freeze({
   startProbeIntervalMs: 50,
   healthIntervalMs: 1000,
   healthFailureThreshold: 3,
-  startTimeoutMs: 30_000,
+  startTimeoutMs: 120_000,
   backoffInitialMs: 250,
   backoffMaxMs: 30_000,
   backoffResetMs: 30_000,

@@ -2,7 +2,9 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { watchdogCommand } from '../test/helpers.js';
+import { request } from 'undici';
+import type { LogMessage } from '../provider/index.js';
+import { until, watchdogCommand } from '../test/helpers.js';
 import { createLocalProvider, type LocalProvider } from './provider.js';
 import type { LocalProviderConfig } from './config.js';
 
@@ -85,4 +87,26 @@ export async function makeTestProvider(extra: Partial<LocalProviderConfig> = {})
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** How long tests wait for a replica to become ready (ms). */
+export const READY_MS = 20_000;
+
+/** Invoke a function's first ready replica directly (no gateway). */
+export async function invoke(provider: LocalProvider, name: string, path = '/', init: { method?: string; body?: string } = {}, ns?: string) {
+  const [ep] = await provider.endpoints(name, ns);
+  if (!ep) throw new Error(`no endpoint for ${name}`);
+  const res = await request(`${ep.baseUrl}${ep.pathPrefix}${path}`, { method: (init.method ?? 'GET') as 'GET', body: init.body });
+  return { status: res.statusCode, body: await res.body.text(), endpoint: ep };
+}
+
+/** Wait until exactly `n` replicas are ready. */
+export async function ready(provider: LocalProvider, name: string, n = 1, ns?: string): Promise<void> {
+  await until(async () => (await provider.get(name, ns))?.availableReplicas === n, READY_MS, `${name} has ${n} ready replicas`);
+}
+
+export async function collect(iter: AsyncIterable<LogMessage>): Promise<LogMessage[]> {
+  const out: LogMessage[] = [];
+  for await (const m of iter) out.push(m);
+  return out;
 }
