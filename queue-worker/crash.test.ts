@@ -192,3 +192,32 @@ t.test('file queue: a producer killed while enqueuing loses no acknowledged mess
   t.same(missing, [], 'every acknowledged enqueue survived the kill');
   t.ok(found.size >= acked.size);
 });
+
+t.test('JetStream: queued work survives a nats-server restart and a new gateway publisher', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const { fn, cb, executed, callbacks } = await servers(t);
+  // "Gateway" #1 queues 100 calls and goes away.
+  const first = await createJetStreamQueuer({ servers: nats.url });
+  await Promise.all(
+    Array.from({ length: 100 }, (_, i) => first.enqueue(queueRequest('later', `r-${i}`, { callbackUrl: cb.url, callId: `r-${i}` }) as never)),
+  );
+  await first.close();
+  await nats.restart();
+  // "Gateway" #2 (a restarted gateway) queues 100 more against the restarted server.
+  const second = await createJetStreamQueuer({ servers: nats.url });
+  t.teardown(() => second.close());
+  await Promise.all(
+    Array.from({ length: 100 }, (_, i) => second.enqueue(queueRequest('later', `s-${i}`, { callbackUrl: cb.url, callId: `s-${i}` }) as never)),
+  );
+  const logDir = mkdtempSync(join(tmpdir(), 'qw-restart-'));
+  t.teardown(() => rmSync(logDir, { recursive: true, force: true }));
+  const worker = spawnWorker(
+    { ...gatewayEnv(fn), faas_nats_address: '127.0.0.1', faas_nats_port: new URL(nats.url).port, max_inflight: '10', ack_wait: '2s' },
+    logDir,
+    'r',
+  );
+  t.teardown(() => stopChild(worker));
+  await until(() => executed.size === 200 && callbacks.size === 200, 30_000, 'all 200 executed');
+  t.ok([...executed.keys()].some((k) => k.startsWith('r-')), 'messages queued before the restart ran');
+});

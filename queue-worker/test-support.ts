@@ -45,6 +45,8 @@ export interface NatsServer {
   url: string;
   pid: number;
   dir: string;
+  /** Stop the server (SIGTERM) and start it again on the same port and storage. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,28 +59,45 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
   clearTimeout(t);
 }
 
+async function spawnNats(port: number, dir: string): Promise<ChildProcess> {
+  const child = adopt(spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' }));
+  try {
+    await until(async () => child.exitCode !== null || (await tcpOpen(port)), 10_000, 'nats-server listening');
+    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
+    return child;
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
 /** nats-server -js on a free 127.0.0.1 port with storage in a fresh temp dir. */
 export async function startNats(): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'qw-nats-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = adopt(spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' }));
+    let child: ChildProcess;
     try {
-      await until(async () => child.exitCode !== null || (await tcpOpen(port)), 10_000, 'nats-server listening');
-      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
-      return {
-        url: `nats://127.0.0.1:${port}`,
-        pid: child.pid!,
-        dir,
-        async stop() {
-          await stopChild(child);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      child = await spawnNats(port, dir);
     } catch (err) {
-      await stopChild(child);
       if (attempt >= 2) throw err;
+      continue;
     }
+    const server: NatsServer = {
+      url: `nats://127.0.0.1:${port}`,
+      pid: child.pid!,
+      dir,
+      async restart() {
+        await stopChild(child);
+        child = await spawnNats(port, dir);
+        server.pid = child.pid!;
+      },
+      async stop() {
+        await stopChild(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return server;
   }
 }
 
