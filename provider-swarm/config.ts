@@ -33,6 +33,14 @@ export interface SwarmProviderOptions {
    */
   probeHealth?: boolean;
   probeTimeoutMs?: number;
+  /**
+   * How long a non-empty endpoints() answer is reused (ms). The gateway asks on every
+   * invocation and each answer costs two Engine API calls (about 6 ms, serialised in
+   * dockerd). Concurrent callers share one lookup; this provider's own deploy, update,
+   * scale and remove drop the entry. A replica that died meanwhile is skipped by the
+   * invocation proxy's retry on connect errors. Default 1000; 0 disables.
+   */
+  endpointsCacheMs?: number;
   version?: VersionInfo;
   logger?: SwarmLogger;
 }
@@ -45,6 +53,7 @@ export interface ResolvedSwarmConfig {
   readonly restartDelayMs: number;
   readonly probeHealth: boolean;
   readonly probeTimeoutMs: number;
+  readonly endpointsCacheMs: number;
   readonly version: VersionInfo;
 }
 
@@ -74,6 +83,8 @@ export function resolveConfig(o: SwarmProviderOptions): ResolvedSwarmConfig {
   if (!Number.isInteger(restartDelayMs) || restartDelayMs < 0) problems.push('restartDelayMs: a non-negative integer (ms)');
   const probeTimeoutMs = o.probeTimeoutMs ?? 1000;
   if (!(probeTimeoutMs > 0)) problems.push('probeTimeoutMs: a positive number (ms)');
+  const endpointsCacheMs = o.endpointsCacheMs ?? 1000;
+  if (!Number.isInteger(endpointsCacheMs) || endpointsCacheMs < 0) problems.push('endpointsCacheMs: a non-negative integer (ms)');
   const network = o.network ?? 'func_functions';
   if (!network) problems.push('network: must not be empty');
   if (problems.length > 0) throw ProviderError.invalid(`invalid swarm provider options: ${problems.join('; ')}`);
@@ -85,6 +96,7 @@ export function resolveConfig(o: SwarmProviderOptions): ResolvedSwarmConfig {
     restartDelayMs,
     probeHealth: o.probeHealth ?? endpointMode !== 'vip',
     probeTimeoutMs,
+    endpointsCacheMs,
     version: o.version ?? { release: '0.1.0', sha: 'dev' },
   });
 }

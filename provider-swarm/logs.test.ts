@@ -1,6 +1,6 @@
 /** Demultiplexing Docker's log stream and parsing service log lines. */
 import t from 'tap';
-import { LogDemuxer, parseLogLine } from './logs.js';
+import { lastLines, LogDemuxer, parseLogLine, timeKey } from './logs.js';
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');
@@ -37,4 +37,18 @@ t.test('a last line without newline, and junk', async (t) => {
   t.equal(parseLogLine('', 'fn', 'ns'), undefined);
   t.same(parseLogLine(`2026-01-01T00:00:00Z ${details}`, 'fn', 'ns')?.text, '', 'empty text');
   t.same(parseLogLine('2026-01-01T00:00:00Z x=y text', 'fn', 'ns')?.instance, '', 'no task id');
+});
+
+t.test('lastLines: time order across tasks, then the last N', async (t) => {
+  const m = (ts: string, text: string) => ({ name: 'f', namespace: 'n', instance: 'i', timestamp: ts, text });
+  const msgs = [
+    m('2026-01-01T00:00:02Z', 'c'),
+    m('2026-01-01T00:00:01.5Z', 'b'),
+    m('2026-01-01T00:00:01.05Z', 'a'),
+    m('2026-01-01T00:00:03.000000001Z', 'd'),
+  ];
+  t.same(lastLines(msgs, undefined).map((x) => x.text), ['a', 'b', 'c', 'd']);
+  t.same(lastLines(msgs, 2).map((x) => x.text), ['c', 'd']);
+  t.same(lastLines(msgs, 0).length, 4, '0 means unlimited');
+  t.equal(timeKey('2026-01-01T00:00:01.5Z'), '2026-01-01T00:00:01.500000000');
 });

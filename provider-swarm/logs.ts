@@ -54,3 +54,22 @@ export function parseLogLine(line: string, name: string, namespace: string): Log
   }
   return { name, namespace, instance, timestamp, text: text.trim() };
 }
+
+/** Sort key for RFC 3339 UTC timestamps with 0-9 fraction digits (Docker trims trailing zeros). */
+export function timeKey(ts: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(ts);
+  if (!m) return new Date(Date.parse(ts) || 0).toISOString().slice(0, 19) + '.000000000';
+  return `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}`;
+}
+
+/**
+ * Docker applies `tail` per task and interleaves tasks; the provider contract wants the
+ * last N lines of the function, oldest first. Stable sort by time, then keep the last N.
+ */
+export function lastLines(messages: LogMessage[], tail: number | undefined): LogMessage[] {
+  const sorted = messages
+    .map((m, i) => ({ m, i, k: timeKey(m.timestamp) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i))
+    .map((x) => x.m);
+  return tail && tail > 0 ? sorted.slice(-tail) : sorted;
+}

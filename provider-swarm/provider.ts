@@ -13,6 +13,9 @@
  * - Namespaces are labels (spec.ts) and their records are Swarm configs named
  *   `faas-ts-ns.NAME` (label com.faas-ts.namespace=true, data = JSON labels/annotations).
  * - Secrets: Docker secrets with versions (secrets.ts).
+ * - Logs: Docker's service logs. Without follow the answer is sorted by time and
+ *   `tail` is the last N lines of the function; with follow, Docker's per-task
+ *   tail is passed through (the stream cannot be sorted) and lines come as they arrive.
  */
 import type Dockerode from 'dockerode';
 import DockerodeClient from 'dockerode';
@@ -32,7 +35,7 @@ import {
   type Secret,
 } from '../provider/index.js';
 import { resolveConfig, type ResolvedSwarmConfig, type SwarmLogger, type SwarmProviderOptions } from './config.js';
-import { LogDemuxer, parseLogLine } from './logs.js';
+import { lastLines, LogDemuxer, parseLogLine } from './logs.js';
 import {
   assertSecretName,
   dockerSecretName,
@@ -118,6 +121,8 @@ class SwarmFunctionProvider implements SwarmProvider {
   /** Task id → service id, for tasks whose watchdog has answered once. */
   private readonly healthy = new Map<string, string>();
   private readonly aborter = new AbortController();
+  /** endpoints() answers by service name: single flight, reused for endpointsCacheMs when non-empty. */
+  private readonly endpointCache = new Map<string, { at: number; value: Promise<InvokeEndpoint[]> }>();
 
   constructor(options: SwarmProviderOptions) {
     this.config = resolveConfig(options);
@@ -209,6 +214,7 @@ class SwarmFunctionProvider implements SwarmProvider {
     const body = buildServiceSpec({ ...spec, namespace: ns }, secrets, this.specOptions(), initialReplicas(spec));
     try {
       await this.docker.createService(body);
+      this.forget(spec.service, ns);
     } catch (err) {
       if ((err as DockerError).statusCode === 409) return this.update(spec);
       throw fromDocker(err, `create service ${body.Name}`);
@@ -239,6 +245,7 @@ class SwarmFunctionProvider implements SwarmProvider {
       const spec = change(current);
       try {
         await this.docker.getService(current.ID).update({ version: current.Version!.Index, ...spec });
+        this.forget(name, ns);
         return;
       } catch (err) {
         if (attempt < UPDATE_RETRIES && isOutOfSequence(err)) continue;
@@ -255,6 +262,8 @@ class SwarmFunctionProvider implements SwarmProvider {
       await this.docker.getService(svc.ID).remove();
     } catch (err) {
       throw fromDocker(err, `remove service ${svc.Spec?.Name}`);
+    } finally {
+      this.forget(name, ns);
     }
     this.log.info({ fn: name, ns }, 'removed');
   }
@@ -296,8 +305,31 @@ class SwarmFunctionProvider implements SwarmProvider {
     this.log.info({ fn: name, ns, replicas }, 'scaled');
   }
 
+  private forget(name: string, ns: string): void {
+    this.endpointCache.delete(serviceName(name, ns, this.defaultNamespace));
+  }
+
   async endpoints(name: string, namespace?: string): Promise<InvokeEndpoint[]> {
     const ns = this.ns(namespace);
+    const key = serviceName(name, ns, this.defaultNamespace);
+    const hit = this.endpointCache.get(key);
+    if (hit && Date.now() - hit.at <= this.config.endpointsCacheMs) return hit.value;
+    const entry = { at: Date.now(), value: this.lookupEndpoints(name, ns) };
+    this.endpointCache.set(key, entry);
+    // Pending lookups are shared whatever the TTL; only non-empty answers are kept.
+    entry.value.then(
+      (eps) => {
+        if ((eps.length === 0 || this.config.endpointsCacheMs === 0) && this.endpointCache.get(key) === entry) this.endpointCache.delete(key);
+        else entry.at = Date.now();
+      },
+      () => {
+        if (this.endpointCache.get(key) === entry) this.endpointCache.delete(key);
+      },
+    );
+    return entry.value;
+  }
+
+  private async lookupEndpoints(name: string, ns: string): Promise<InvokeEndpoint[]> {
     const svc = await this.findService(name, ns);
     if (!svc) throw ProviderError.notFound(`function ${name} in namespace ${ns}`);
     if (this.config.endpointMode === 'vip') {
@@ -598,8 +630,8 @@ class SwarmFunctionProvider implements SwarmProvider {
       }
     };
     if (Buffer.isBuffer(result) || typeof result === 'string') {
-      yield* emit(demux.push(Buffer.from(result as Buffer)));
-      yield* emit(demux.end());
+      const buf = Buffer.from(result as Buffer);
+      yield* lastLines([...emit(demux.push(buf)), ...emit(demux.end())], req.tail);
       return;
     }
     const stream = result as Readable;
