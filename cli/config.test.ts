@@ -51,13 +51,23 @@ t.test('up: defaults', async (t) => {
   t.equal(c.gatewayEnv.secret_mount_path, c.credentialsDir);
   t.equal(c.gatewayEnv.PATH, '/bin', 'other env passes through');
   t.equal(c.gatewayEnv.port, undefined, 'gateway keeps its own port default');
+  t.equal(c.queueDir, join(cwd, '.faas-ts', 'queue'));
+  t.match(c.worker, { backend: 'file', queueDir: c.queueDir, maxInflight: 1 });
   t.ok(Object.isFrozen(c));
 });
 
 t.test('up: env and flags', async (t) => {
   const { cwd, fakeRepo } = await fixture(t);
   await writeFile(join(cwd, 'stack.yml'), 'functions: {}\n');
-  const env = { FAAS_TS_DATA_DIR: 'state', FAAS_TS_LOG_LEVEL: 'debug', port: '9999', basic_auth: 'false' };
+  const env = {
+    FAAS_TS_DATA_DIR: 'state',
+    FAAS_TS_LOG_LEVEL: 'debug',
+    port: '9999',
+    basic_auth: 'false',
+    max_inflight: '4',
+    max_retry_attempts: '2',
+    faas_nats_address: 'ignored-by-up',
+  };
   let c = loadUpConfig([], rt(cwd, fakeRepo, env));
   t.equal(c.dataDir, join(cwd, 'state'), 'FAAS_TS_DATA_DIR relative to the cwd');
   t.equal(c.stackFile, join(cwd, 'stack.yml'), 'stack.yml in the cwd wins over the sample');
@@ -65,6 +75,7 @@ t.test('up: env and flags', async (t) => {
   t.equal(c.logLevel, 'debug');
   t.equal(c.gatewayEnv.port, '9999');
   t.equal(c.gatewayEnv.basic_auth, 'false', 'an explicit basic_auth is respected');
+  t.match(c.worker, { backend: 'file', maxInflight: 4, retry: { maxAttempts: 2 } }, 'queue-worker env applies to the embedded worker');
 
   await writeFile(join(cwd, 'other.yml'), 'functions: {}\n');
   c = loadUpConfig(['-f', 'other.yml', '--data-dir', '/tmp/x', '--port', '0', '--skip-deploy'], rt(cwd, fakeRepo, env));
@@ -80,7 +91,10 @@ t.test('up: every problem is reported at once', async (t) => {
   await writeFile(join(cwd, 'a-file'), '');
   const err = (() => {
     try {
-      loadUpConfig(['-f', 'missing.yml', '--port', '70000'], rt(cwd, fakeRepo, { FAAS_TS_DATA_DIR: 'a-file', FAAS_TS_LOG_LEVEL: 'loud' }));
+      loadUpConfig(
+        ['-f', 'missing.yml', '--port', '70000'],
+        rt(cwd, fakeRepo, { FAAS_TS_DATA_DIR: 'a-file', FAAS_TS_LOG_LEVEL: 'loud', max_inflight: '0' }),
+      );
     } catch (e) {
       return e;
     }
@@ -88,7 +102,8 @@ t.test('up: every problem is reported at once', async (t) => {
   })();
   t.ok(CliError.is(err, 'CLI_ERR_CONFIG'));
   const problems = (err as CliError).problems;
-  t.equal(problems.length, 5, problems.join('\n'));
+  t.equal(problems.length, 6, problems.join('\n'));
+  t.match(problems.join('\n'), /max_inflight/);
   t.match(problems.join('\n'), /not a directory/);
   t.match(problems.join('\n'), /missing\.yml/);
   t.match(problems.join('\n'), /--port "70000"/);

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadWorkerConfig, type WorkerConfig } from '../queue-worker/index.js';
 import { CliError } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -128,8 +129,36 @@ function watchdogCommand(rt: Runtime, problems: string[]): string[] {
   return [rt.execPath, bundle];
 }
 
+/** Queue-worker variables `up` honours for its embedded worker (the NATS and gateway addresses do not apply). */
+export const EMBEDDED_WORKER_ENV = [
+  'max_inflight',
+  'max_inflight_per_function',
+  'max_retry_attempts',
+  'initial_retry_wait',
+  'max_retry_wait',
+  'retry_http_codes',
+  'invoke_timeout',
+  'callback_timeout',
+  'drain_timeout',
+] as const;
+
+function embeddedWorkerConfig(env: Env, queueDir: string, problems: string[]): WorkerConfig | undefined {
+  const picked: Record<string, string | undefined> = { queue_dir: queueDir };
+  for (const k of EMBEDDED_WORKER_ENV) if (env[k] !== undefined) picked[k] = env[k];
+  try {
+    return loadWorkerConfig(picked);
+  } catch (err) {
+    problems.push((err as Error).message);
+    return undefined;
+  }
+}
+
 export interface UpConfig {
   readonly dataDir: string;
+  /** `<dataDir>/queue`: the embedded durable queue behind /async-function. */
+  readonly queueDir: string;
+  /** The embedded queue worker (file backend; its gateway URL is the started gateway's). */
+  readonly worker: WorkerConfig;
   /** `<dataDir>/gateway-secrets`: basic-auth-user / basic-auth-password. */
   readonly credentialsDir: string;
   readonly stackFile: string;
@@ -144,9 +173,11 @@ export interface UpConfig {
 
 export const UP_USAGE = `Usage: faas-ts up [-f stack.yml] [--data-dir DIR] [--port N] [--skip-deploy]
 
-Start the gateway (basic auth on, UI at /ui) with the local provider and deploy
-the stack's functions. Env: ${DATA_DIR_ENV} (default ./${DEFAULT_DATA_DIR}), ${LOG_LEVEL_ENV},
-and the gateway's variables (port, bind_address, metrics_port, ...).`;
+Start the gateway (basic auth on, UI at /ui) with the local provider, the
+embedded durable queue and queue worker for /async-function, and deploy the
+stack's functions. Env: ${DATA_DIR_ENV} (default ./${DEFAULT_DATA_DIR}), ${LOG_LEVEL_ENV},
+the gateway's variables (port, bind_address, metrics_port, ...) and the queue
+worker's ${EMBEDDED_WORKER_ENV.join(', ')}.`;
 
 export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
   const { values } = parse('up', argv, {
@@ -162,7 +193,9 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
   const port = portFlag(values.port, problems);
   const level = logLevel(rt.env, problems);
   const wd = watchdogCommand(rt, problems);
-  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts up: invalid configuration', problems);
+  const queueDir = join(dataDir, 'queue');
+  const worker = embeddedWorkerConfig(rt.env, queueDir, problems);
+  if (problems.length > 0 || !worker) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts up: invalid configuration', problems);
 
   const credentialsDir = join(dataDir, 'gateway-secrets');
   const gatewayEnv: Record<string, string | undefined> = {
@@ -173,6 +206,8 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
   if (port !== undefined) gatewayEnv.port = port;
   return Object.freeze({
     dataDir,
+    queueDir,
+    worker,
     credentialsDir,
     stackFile: file,
     templateDirs: Object.freeze(templateDirs(file, rt.repoRoot)),

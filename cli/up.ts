@@ -1,13 +1,20 @@
 /**
  * `faas-ts up` (what `npm start` runs): admin credentials, the local provider,
- * the stack's functions built and deployed, and the gateway in front, with a
- * banner on stdout. Logs go to the logger (stderr), never to stdout, so the
- * banner stays machine-readable.
+ * the stack's functions built and deployed, the embedded durable queue with
+ * its worker for /async-function, and the gateway in front, with a banner on
+ * stdout. Logs go to the logger (stderr), never to stdout, so the banner stays
+ * machine-readable.
+ *
+ * Shutdown order: the worker drains (its running invocations still need the
+ * gateway), then the gateway closes, then the queue, then the provider stops
+ * every replica.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { loadGatewayConfig, startGateway } from '../gateway/index.js';
 import { createLocalProvider, type LocalProvider } from '../provider-local/index.js';
+import { createFileQueue, createQueueWorker, type FileQueue, type QueueWorker } from '../queue-worker/index.js';
 import { buildFunction } from './build.js';
 import type { Env, UpConfig } from './config.js';
 import { ensureAdminCredentials } from './credentials.js';
@@ -66,10 +73,48 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
     logger: logger.child({ component: 'provider-local' }),
   });
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let queue: FileQueue | undefined;
+  let worker: QueueWorker | undefined;
+  const stopAll = async () => {
+    try {
+      await worker?.close();
+    } finally {
+      try {
+        await gateway?.close();
+      } finally {
+        try {
+          await queue?.close();
+        } finally {
+          await provider.close();
+        }
+      }
+    }
+  };
   try {
     const deployed = stack ? await buildAndDeploy(provider, stack.functions, config, logger) : [];
-    gateway = await startGateway(gatewayConfig, { provider, logger: logger.child({ component: 'gateway' }) });
+    // One registry: the worker's queue_worker_* metrics are served with the gateway's.
+    const registry = new Registry();
+    queue = await createFileQueue({ dir: config.queueDir });
+    gateway = await startGateway(gatewayConfig, {
+      provider,
+      queue,
+      registry,
+      logger: logger.child({ component: 'gateway' }),
+    });
     const url = gateway.url.replace(/\/+$/, '');
+    const w = config.worker;
+    worker = createQueueWorker({
+      source: queue.source(),
+      gatewayUrl: url,
+      concurrency: w.maxInflight,
+      perFunctionConcurrency: w.maxInflightPerFunction,
+      retry: w.retry,
+      invokeTimeoutMs: w.invokeTimeoutMs,
+      callbackTimeoutMs: w.callbackTimeoutMs,
+      drainTimeoutMs: w.drainTimeoutMs,
+      logger: logger.child({ component: 'queue-worker' }),
+      registry,
+    });
 
     io.print(`faas-ts is up.`);
     io.print(`Gateway:   ${url}`);
@@ -82,30 +127,23 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
       io.print(`Password:  stored in ${credentials.passwordFile}`);
     }
     io.print(`Data:      ${config.dataDir}`);
+    io.print(`Async:     ${url}/async-function/NAME (durable queue in ${config.queueDir})`);
     if (deployed.length > 0) {
       io.print(`Functions: ${deployed.map((d) => `${url}/function/${d.name}`).join(' ')}`);
     }
     io.print(`Try:       curl -u ${credentials.user}:$(cat ${join(config.credentialsDir, 'basic-auth-password')}) ${url}/system/functions`);
 
-    const started = gateway;
     let closing: Promise<void> | undefined;
     return {
       url,
       provider,
       close() {
-        closing ??= (async () => {
-          try {
-            await started.close();
-          } finally {
-            await provider.close();
-          }
-        })();
+        closing ??= stopAll();
         return closing;
       },
     };
   } catch (err) {
-    await gateway?.close().catch(() => undefined);
-    await provider.close().catch(() => undefined);
+    await stopAll().catch(() => undefined);
     throw err;
   }
 }

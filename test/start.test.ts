@@ -5,6 +5,8 @@ import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,6 +193,28 @@ t.test('faas-ts up: first start, invoke the samples, clean shutdown, restart', a
   t.ok(Math.abs((prediction.probabilities ?? []).reduce((a, b) => a + b, 0) - 1) < 1e-3, 'probabilities sum to 1');
   const badWindow = await fetch(`${banner.url}/function/har-cnn`, { method: 'POST', body: '{"window": [1, 2]}' });
   t.equal(badWindow.status, 400, 'a malformed window is a 400');
+
+  // Async: queued durably, run by the embedded worker, result posted to the callback URL.
+  const callbacks: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      callbacks.push({ headers: req.headers, body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => receiver.close(() => r())));
+  const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/done`;
+  const queued = await fetch(`${banner.url}/async-function/sieve?n=30`, {
+    method: 'POST',
+    headers: { 'X-Callback-Url': callbackUrl },
+  });
+  t.equal(queued.status, 202, 'async invocation accepted');
+  await until(() => callbacks.length > 0, 30_000, 'async callback');
+  t.match(JSON.parse(callbacks[0]!.body), { n: 30, count: 10, largest: 29 }, 'the callback carries the result');
+  t.match(callbacks[0]!.headers, { 'x-function-status': '200', 'x-function-name': 'sieve' });
 
   // 3. The management API needs the admin credentials.
   const unauth = await fetch(`${banner.url}/system/functions`);
