@@ -151,6 +151,7 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
   const inflight = new Map<string, number>();
   let rotation = 0;
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   function pick(endpoints: readonly InvokeEndpoint[], tried: Set<string> | undefined): InvokeEndpoint | undefined {
     const n = endpoints.length;
@@ -288,9 +289,10 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
   return {
     forward,
     inFlight: (endpoint) => inflight.get(endpoint.baseUrl) ?? 0,
-    async close() {
+    close() {
       closed = true;
-      await agent.close();
+      closing ??= agent.close();
+      return closing;
     },
   };
 }
