@@ -37,7 +37,7 @@ export interface WorkerConfig {
   /** Invocations in flight per function per worker; 0 = no limit (`max_inflight_per_function`). */
   maxInflightPerFunction: number;
   ackWaitMs: number;
-  /** Consumer-wide cap on delivered-unacked messages (`max_ack_pending`, default max_inflight). */
+  /** Consumer-wide cap on delivered-unacked messages (`max_ack_pending`, default max_inflight, doubled with a per-function limit). */
   maxAckPending: number;
   retry: RetryConfig;
   /** Upper bound for one invocation; 0 = none (`invoke_timeout`). */
@@ -148,6 +148,7 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
   const metricsPort = metricsPortRaw ? r.int('metrics_port', 0, 0, 65535) : undefined;
 
   const maxInflight = r.int('max_inflight', 1, 1, 10_000);
+  const maxInflightPerFunction = r.int('max_inflight_per_function', 0, 0, 10_000);
   const config: WorkerConfig = {
     backend: queueDir ? 'file' : 'jetstream',
     natsUrl: `nats://${natsAddress}:${natsPort}`,
@@ -158,9 +159,10 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     gatewayUrl: `http://${gwAddress}:${gwPort}`,
     // Upstream turns values <= 0 into 1; we reject them instead.
     maxInflight,
-    maxInflightPerFunction: r.int('max_inflight_per_function', 0, 0, 10_000),
+    maxInflightPerFunction,
     ackWaitMs: r.duration('ack_wait', 30_000, 1000),
-    maxAckPending: r.int('max_ack_pending', maxInflight, 1, 1_000_000),
+    // With a per-function limit the worker holds up to 2 × max_inflight (see worker.ts).
+    maxAckPending: r.int('max_ack_pending', maxInflightPerFunction > 0 ? maxInflight * 2 : maxInflight, 1, 1_000_000),
     retry: {
       maxAttempts: r.int('max_retry_attempts', 5, 1, 1000),
       initialDelayMs,

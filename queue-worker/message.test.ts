@@ -42,13 +42,20 @@ t.test('malformed messages are rejected with QW_ERR_MALFORMED and a reason', asy
     [{ Function: 'f', Body: '%%%' }, /base64/],
     [{ Function: 'f', Header: { A: 'not-an-array' } }, /Header A/],
     [{ Function: 'f', Path: 'no-slash' }, /Path/],
-    [{ Function: 'f', CallbackUrl: 'not a url' }, /CallbackUrl/],
     [{ Function: 'f', CallbackUrl: 3 }, /CallbackUrl/],
   ];
   for (const [input, why] of bad) {
     t.throws(() => decodeQueueRequest(enc(input)), { code: 'QW_ERR_MALFORMED', message: why }, JSON.stringify(input));
   }
   t.throws(() => decodeQueueRequest(Buffer.from([0xff, 0xfe])), { code: 'QW_ERR_MALFORMED' });
+});
+
+t.test('an unusable callback URL does not stop the work: no callback, a reason', async (t) => {
+  for (const cb of ['not a url', 'ftp://x/y', { Scheme: '', Host: '', Path: 'relative/path' }]) {
+    const d = decodeQueueRequest(enc({ Function: 'f', CallbackUrl: cb }));
+    t.equal(d.callbackUrl, undefined);
+    t.match(d.callbackProblem, /not an absolute http\(s\) URL/);
+  }
 });
 
 t.test('Go url.URL struct → string', async (t) => {

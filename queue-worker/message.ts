@@ -13,6 +13,8 @@ export interface DecodedRequest {
   /** Header name → values, names as stored (Go canonical form). */
   headers: Record<string, string[]>;
   callbackUrl: string | undefined;
+  /** Why a CallbackUrl was present but unusable (the function still runs, without a callback). */
+  callbackProblem: string | undefined;
   callId: string | undefined;
 }
 
@@ -66,6 +68,7 @@ export function decodeQueueRequest(data: Uint8Array): DecodedRequest {
   const body = Buffer.from(bodyText, 'base64');
 
   let callbackUrl: string | undefined;
+  let callbackProblem: string | undefined;
   const cb = obj.CallbackUrl;
   if (cb !== undefined && cb !== null) {
     if (typeof cb === 'string') callbackUrl = cb === '' ? undefined : cb;
@@ -73,9 +76,12 @@ export function decodeQueueRequest(data: Uint8Array): DecodedRequest {
     else throw malformed('CallbackUrl must be an object or a string');
     if (callbackUrl !== undefined) {
       try {
-        new URL(callbackUrl);
+        const u = new URL(callbackUrl);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`unsupported scheme ${u.protocol}`);
       } catch (err) {
-        throw malformed(`CallbackUrl ${JSON.stringify(callbackUrl)} is not a URL`, err);
+        // Go's parser accepts relative URLs; the work itself is still valid.
+        callbackProblem = `CallbackUrl ${JSON.stringify(callbackUrl)} is not an absolute http(s) URL: ${(err as Error).message}`;
+        callbackUrl = undefined;
       }
     }
   }
@@ -87,7 +93,7 @@ export function decodeQueueRequest(data: Uint8Array): DecodedRequest {
     Path: path,
     QueryString: query,
   };
-  return { request, body, headers, callbackUrl, callId: headerValue(headers, 'x-call-id') };
+  return { request, body, headers, callbackUrl, callbackProblem, callId: headerValue(headers, 'x-call-id') };
 }
 
 /** First value of a header, matched case-insensitively. */

@@ -36,7 +36,7 @@ export async function startQueueWorker(config: Readonly<WorkerConfig>, logger: L
       durable: config.durable,
       ackWaitMs: config.ackWaitMs,
       maxAckPending: config.maxAckPending,
-      batch: config.maxInflight,
+      batch: config.maxInflightPerFunction > 0 ? config.maxInflight * 2 : config.maxInflight,
       maxReconnectAttempts: config.maxReconnectAttempts,
       reconnectTimeWaitMs: config.reconnectDelayMs,
     });

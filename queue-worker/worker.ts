@@ -256,6 +256,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       await settle('retry', () => delivery.retry(delay));
       return;
     }
+    if (decoded.callbackProblem) log.warn({ ...ctx, err: decoded.callbackProblem }, 'no callback');
     if (decoded.callbackUrl) {
       const cb = await callbacks.post({
         url: decoded.callbackUrl,
