@@ -39,7 +39,11 @@ export interface GatewayConfig {
   readonly secretMountPath: string;
   /** `scale_from_zero`: wake functions with 0 replicas on invocation. Default true (upstream: false). */
   readonly scaleFromZero: boolean;
-  /** `scale_from_zero_timeout`: how long an invocation waits for a replica to be ready. Default 100 s. */
+  /**
+   * `scale_from_zero_timeout`: how long an invocation waits for a replica to be
+   * ready. Default min(100 s, write_timeout): the client socket would be
+   * dropped at write_timeout of inactivity anyway.
+   */
   readonly scaleFromZeroTimeoutMs: number;
   /** `function_namespace`: namespace for names without a dot; empty = provider default. */
   readonly functionNamespace: string;
@@ -173,17 +177,21 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
 
   const bindAddress = (env.bind_address ?? '').trim() || DEFAULTS.bindAddress;
 
+  const writeTimeoutMs = duration('write_timeout', DEFAULTS.writeTimeoutMs);
   const config: GatewayConfig = {
     port: int('port', DEFAULTS.port, 0, 65535),
     bindAddress,
     metricsPort: int('metrics_port', DEFAULTS.metricsPort, 0, 65535),
     readTimeoutMs: duration('read_timeout', DEFAULTS.readTimeoutMs),
-    writeTimeoutMs: duration('write_timeout', DEFAULTS.writeTimeoutMs),
+    writeTimeoutMs,
     upstreamTimeoutMs: duration('upstream_timeout', DEFAULTS.upstreamTimeoutMs),
     basicAuth: bool('basic_auth', false),
     secretMountPath: env.secret_mount_path || DEFAULTS.secretMountPath,
     scaleFromZero: bool('scale_from_zero', true),
-    scaleFromZeroTimeoutMs: duration('scale_from_zero_timeout', DEFAULTS.scaleFromZeroTimeoutMs),
+    scaleFromZeroTimeoutMs: duration(
+      'scale_from_zero_timeout',
+      Math.min(DEFAULTS.scaleFromZeroTimeoutMs, writeTimeoutMs || DEFAULTS.scaleFromZeroTimeoutMs),
+    ),
     functionNamespace: (env.function_namespace ?? '').trim(),
     maxIdleConns: int('max_idle_conns', DEFAULTS.maxIdleConns, 1),
     maxIdleConnsPerHost: int('max_idle_conns_per_host', DEFAULTS.maxIdleConnsPerHost, 1),

@@ -32,6 +32,9 @@ t.test('defaults', async (t) => {
     maxFunctionBodyBytes: 0,
     maxReplicas: 0,
   });
+  t.equal(c.scaleFromZeroTimeoutMs, 60_000, 'bounded by write_timeout');
+  t.equal(loadGatewayConfig({ write_timeout: '5m' }).scaleFromZeroTimeoutMs, 100_000);
+  t.equal(loadGatewayConfig({ scale_from_zero_timeout: '3s' }).scaleFromZeroTimeoutMs, 3_000);
   t.equal(c.version.release, '0.1.0');
   t.equal(c.version.sha, '');
   t.ok(Object.isFrozen(c), 'frozen');
