@@ -562,8 +562,8 @@ class LocalProviderImpl implements Provider {
     await this.state.saveFunction(record);
     entry.record = record;
     entry.runtime = runtime;
-    entry.generation++;
     await this.syncFunctionSecrets(entry);
+    entry.generation++;
     this.reconcile(entry);
   }
 
