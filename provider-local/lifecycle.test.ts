@@ -112,3 +112,17 @@ t.test('a provider killed without close(): its replicas are reaped by the next o
   await ready(next, 'orphan');
   t.equal((await invoke(next, 'orphan')).status, 200, 're-spawned from persisted state');
 });
+
+t.test('a replica whose watchdog cannot start is retried with backoff; its error is in the logs', async (t) => {
+  const env = await makeTestProvider();
+  t.teardown(env.cleanup);
+  const p = env.provider;
+  await p.deploy({ service: 'broken', image: 'echo-cat', envVars: { write_timeout: '0' } });
+  await until(() => (p.replicas('broken')[0]?.restarts ?? 0) >= 2, 10_000, 'restarted twice');
+  const logs = await collect(p.logs!({ name: 'broken' }, new AbortController().signal));
+  t.ok(logs.some((m) => /write.?timeout/i.test(m.text)), 'watchdog config error captured');
+  const delays = logs.map((m) => /restarting in (\d+)ms/.exec(m.text)?.[1]).filter(Boolean).map(Number);
+  t.ok(delays.length >= 2 && delays[1]! > delays[0]!, `backoff grows (${delays.join(', ')})`);
+  t.equal((await p.get('broken'))?.availableReplicas ?? 0, 0);
+  t.same(await p.endpoints('broken'), []);
+});
