@@ -7,6 +7,7 @@ declare -A needed=(
   [python3]=python3
   [nats-server]=nats-server
   [dockerd]=docker.io
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!needed[@]}"; do
