@@ -14,6 +14,8 @@
  *                  rate = count / time until the last invocation.
  *   3. end to end: worker running while autocannon enqueues; time from the first
  *                  request to the last invocation.
+ * A reference row runs the same route with a queue that stores nothing: the
+ * HTTP ceiling of the machine, which bounds every HTTP enqueue figure.
  * "lost" = calls answered 202 that were never invoked (after the queue reports
  * empty). Gateway and worker share the main thread (as in `npm start`);
  * autocannon runs in a worker thread; nats-server is its own process; 2 cores.
@@ -162,6 +164,14 @@ async function runBackend(b: Backend, rows: Row[]): Promise<void> {
 }
 
 const rows: Row[] = [];
+
+// Reference: the same route with a queue that stores nothing (the HTTP ceiling of this machine).
+{
+  const gw = await gateway({ enqueue: async () => undefined, close: async () => undefined }, { n: 0 });
+  const e = await enqueueLoad(gw.url, COUNT);
+  rows.push({ backend: 'none (no-op queue)', run: 'HTTP ceiling: same route, nothing stored', count: COUNT, seconds: e.seconds, rate: COUNT / e.seconds, non202: e.non202, lost: NaN });
+  await gw.app.close();
+}
 let debugState: () => unknown = () => '';
 
 {
