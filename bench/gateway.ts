@@ -81,6 +81,31 @@ interface Run {
   errors: number;
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Child pids of `pid` (the watchdog replica is a child of the gateway + provider process). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Cores used by each process while `fn` runs. */
+async function cpuDuring<T>(pids: Record<string, number>, fn: () => Promise<T>): Promise<{ result: T; cores: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const t0 = Date.now();
+  const result = await fn();
+  const wall = (Date.now() - t0) / 1000;
+  const cores = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (cpuSeconds(pid) - before[k]!) / wall]));
+  return { result, cores };
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -164,10 +189,15 @@ try {
   await cannon(directUrl, 10, 1);
   await cannon(gwUrl, 10, 1);
 
+  const watchdogPid = childPids(child.pid!)[0]!;
+  const pids = { loadgen: process.pid, gateway: child.pid!, watchdog: watchdogPid };
   const rows: string[] = [];
+  const cpuRows: string[] = [];
+  const fmt = (c: Record<string, number>) => `load generator ${c.loadgen!.toFixed(2)}, gateway ${c.gateway!.toFixed(2)}, watchdog ${c.watchdog!.toFixed(2)}`;
   for (const c of CONCURRENCY) {
-    const d = await cannon(directUrl, c, runSeconds);
-    const g = await cannon(gwUrl, c, runSeconds);
+    const { result: d, cores: dc } = await cpuDuring(pids, () => cannon(directUrl, c, runSeconds));
+    const { result: g, cores: gc } = await cpuDuring(pids, () => cannon(gwUrl, c, runSeconds));
+    cpuRows.push(`c=${c}: direct run: ${fmt(dc)}; gateway run: ${fmt(gc)}`);
     rows.push(
       `| ${c} | ${d.rps.toFixed(0)} | ${g.rps.toFixed(0)} | ${(g.rps / d.rps).toFixed(2)}× | ${d.p50} / ${d.p99} | ${g.p50} / ${g.p99} | ${d.errors + g.errors} |`,
     );
@@ -185,6 +215,8 @@ try {
     `\nSequential (c=1, ${SEQUENTIAL_REQUESTS} requests): direct p50 ${sd.p50.toFixed(0)} µs / p99 ${sd.p99.toFixed(0)} µs; ` +
       `gateway p50 ${sg.p50.toFixed(0)} µs / p99 ${sg.p99.toFixed(0)} µs; added p50 ${((sg.p50 - sd.p50) / 1000).toFixed(3)} ms`,
   );
+  console.log(`\nCPU cores used per process (machine has ${(await import('node:os')).cpus().length}):`);
+  for (const row of cpuRows) console.log(`- ${row}`);
   console.log(
     `Idle RSS (plain node): gateway alone (REST provider client) ${gatewayOnlyRss.toFixed(1)} MB; ` +
       `gateway + provider-local ${idleRss.toFixed(1)} MB after start, ${afterRss.toFixed(1)} MB after the runs`,
