@@ -36,7 +36,7 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startUp(t: Test, dataDir: string): Running {
+function startUp(t: Test, dataDir: string, extraEnv: Record<string, string> = {}): Running {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -44,6 +44,7 @@ function startUp(t: Test, dataDir: string): Running {
     FAAS_TS_LOG_LEVEL: 'info',
     port: '0',
     metrics_port: '0',
+    ...extraEnv,
   };
   const child = spawn(process.execPath, [...cliCommand(), 'up'], {
     cwd: repo,
@@ -269,4 +270,20 @@ t.test('faas-ts up: SIGTERM while still starting stops everything it started', a
   await until(() => [...seen].every(([pid, start]) => !stillRunning(pid, start)), 5000, 'replicas gone').catch(() => undefined);
   t.same([...seen].filter(([pid, start]) => stillRunning(pid, start)).map(([pid]) => pid), [], 'no replica left');
   t.same(processesUnder(base), [], 'nothing runs in the data dir, including replicas started after the signal');
+});
+
+t.test('faas-ts up: a busy port fails cleanly (exit 1, nothing left running)', async (t) => {
+  const base = await mkdtemp(join(tmpdir(), 'faas-ts-start-busy-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
+  const port = (blocker.address() as AddressInfo).port;
+  const run = startUp(t, join(base, 'data'), { port: String(port) });
+  const exit = await run.exited;
+  t.same(exit, { code: 1, signal: null });
+  t.match(run.stderr(), /EADDRINUSE/);
+  t.notMatch(run.stdout(), /^Gateway:/m, 'no banner');
+  await until(() => processesUnder(base).length === 0, 5000, 'replicas gone').catch(() => undefined);
+  t.same(processesUnder(base), [], 'the replicas started before the failure are stopped');
 });
