@@ -1,0 +1,11 @@
+# prometheus: the Go binary (from this machine or Debian's package, see build-images.sh)
+# on the local base image, which carries the glibc Debian's build links against.
+ARG BASE_IMAGE=faas-ts/node-base:20
+FROM ${BASE_IMAGE}
+COPY bin/ /usr/bin/
+COPY etc/ /etc/prometheus/
+COPY share/ /usr/share/
+WORKDIR /data
+EXPOSE 9090
+ENTRYPOINT ["/usr/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/data"]
