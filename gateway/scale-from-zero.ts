@@ -6,6 +6,11 @@
  *    (single-flight: concurrent callers share one wake-up):
  *    a. read its status; desired replicas 0 → scale to max(1, com.openfaas.scale.min);
  *    b. poll endpoints() until one is ready or the deadline passes.
+ * Non-empty answers are cached for ENDPOINT_CACHE_MS (upstream caches ready
+ * replicas for 250 ms as well): a remote provider would otherwise be asked on
+ * every invocation. A replica leaving the list keeps serving for the
+ * provider's drain delay, and the gateway drops the cache entry itself when
+ * it removes, updates or scales a function.
  * Errors carry GatewayError codes; the 404/500 bodies follow upstream's
  * `error finding function fn.ns: <reason>` form (no trailing newline).
  */
@@ -25,7 +30,12 @@ export interface EndpointResolverOptions {
 export interface EndpointResolver {
   /** Ready replicas of `name` in `namespace` (undefined = provider default); `label` = `fn.ns`. */
   resolve(name: string, namespace: string | undefined, label: string): Promise<InvokeEndpoint[]>;
+  /** Forget cached replicas of `label` (`fn.ns`) after a change made through the gateway. */
+  invalidate(label: string): void;
 }
+
+/** How long a non-empty endpoint list is reused. */
+export const ENDPOINT_CACHE_MS = 250;
 
 const SCALE_MIN_LABEL = 'com.openfaas.scale.min';
 
@@ -45,6 +55,7 @@ export function createEndpointResolver(opts: EndpointResolverOptions): EndpointR
   const { provider } = opts;
   const pollMs = opts.pollIntervalMs ?? 50;
   const waking = new Map<string, Promise<InvokeEndpoint[]>>();
+  const cache = new Map<string, { endpoints: InvokeEndpoint[]; expires: number }>();
 
   async function lookup(name: string, namespace: string | undefined, label: string): Promise<InvokeEndpoint[]> {
     try {
@@ -86,8 +97,15 @@ export function createEndpointResolver(opts: EndpointResolverOptions): EndpointR
 
   return {
     async resolve(name, namespace, label) {
+      const now = Date.now();
+      const hit = cache.get(label);
+      if (hit && hit.expires > now) return hit.endpoints;
       const endpoints = await lookup(name, namespace, label);
-      if (endpoints.length > 0) return endpoints;
+      if (endpoints.length > 0) {
+        cache.set(label, { endpoints, expires: now + ENDPOINT_CACHE_MS });
+        return endpoints;
+      }
+      cache.delete(label);
       if (!opts.scaleFromZero) throw new GatewayError('GW_ERR_NO_ENDPOINTS', `No endpoints available for: ${label}.`);
       let pending = waking.get(label);
       if (!pending) {
@@ -95,6 +113,9 @@ export function createEndpointResolver(opts: EndpointResolverOptions): EndpointR
         waking.set(label, pending);
       }
       return pending;
+    },
+    invalidate(label) {
+      cache.delete(label);
     },
   };
 }

@@ -437,3 +437,23 @@ t.test('startGateway fails cleanly when the port is taken', async (t) => {
     'metrics port taken',
   );
 });
+
+t.test('ready endpoints are cached briefly; changes through the gateway drop the cache', async (t) => {
+  const { gw, provider } = await start(t);
+  await withFunction(provider, 'cached', [await backend(t, 'r0')]);
+  let calls = 0;
+  const endpoints = provider.endpoints.bind(provider);
+  provider.endpoints = async (name, ns) => {
+    calls++;
+    return endpoints(name, ns);
+  };
+  for (let i = 0; i < 5; i++) await (await request(`${gw.url}/function/cached`)).body.dump();
+  t.ok(calls < 5, `provider asked ${calls} times for 5 invocations`);
+
+  const del = await request(`${gw.url}/system/functions`, { method: 'DELETE', body: JSON.stringify({ functionName: 'cached' }) });
+  t.equal(del.statusCode, 202);
+  await del.body.dump();
+  const res = await request(`${gw.url}/function/cached`);
+  t.equal(res.statusCode, 404, 'removal is visible at once');
+  await res.body.dump();
+});

@@ -75,12 +75,16 @@ export async function systemFunctionRoutes(app: FastifyInstance, ctx: GatewayCon
 
   app.post('/system/functions', { schema: { body: bodySchema(functionDeploymentSchema) } }, async (request, reply) => {
     // POST over an existing function updates it (safe re-runs of `faas-cli deploy --update=false`).
-    await provider.deploy(toDeployment(request.body as FunctionDeployment));
+    const spec = toDeployment(request.body as FunctionDeployment);
+    await provider.deploy(spec);
+    ctx.resolver.invalidate(qualifiedName(ctx, spec.service, spec.namespace));
     return reply.code(202).send();
   });
 
   app.put('/system/functions', { schema: { body: bodySchema(functionDeploymentSchema) } }, async (request, reply) => {
-    await provider.update(toDeployment(request.body as FunctionDeployment));
+    const spec = toDeployment(request.body as FunctionDeployment);
+    await provider.update(spec);
+    ctx.resolver.invalidate(qualifiedName(ctx, spec.service, spec.namespace));
     return reply.code(202).send();
   });
 
@@ -90,6 +94,7 @@ export async function systemFunctionRoutes(app: FastifyInstance, ctx: GatewayCon
     const namespace = optionalNamespace(body.namespace || queryParam(request, 'namespace'));
     assertDns1123Label('functionName', body.functionName);
     await provider.remove(body.functionName, namespace);
+    ctx.resolver.invalidate(qualifiedName(ctx, body.functionName, namespace));
     return reply.code(202).send();
   });
 
@@ -116,6 +121,7 @@ export async function systemFunctionRoutes(app: FastifyInstance, ctx: GatewayCon
         maxReplicas: ctx.config.maxReplicas,
       });
       await provider.scale(name, replicas, namespace);
+      ctx.resolver.invalidate(qualifiedName(ctx, name, namespace));
       return reply.code(202).send();
     },
   );
