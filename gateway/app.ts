@@ -83,7 +83,8 @@ function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
 
 export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
   const { provider } = deps;
-  const logger = deps.logger?.child({ component: 'gateway' });
+  // Bind the component once (the CLI may already have done so).
+  const logger = deps.logger && !deps.logger.bindings().component ? deps.logger.child({ component: 'gateway' }) : deps.logger;
   let authCheck: GatewayContext['authCheck'];
   if (config.basicAuth) authCheck = createBasicAuthCheck(deps.credentials ?? readCredentials(config.secretMountPath));
 
