@@ -213,18 +213,47 @@ export async function createJetStreamSource(opts: JetStreamSourceOptions): Promi
     await conn.jsm.consumers.update(conn.stream, durable, cfg);
   }
   const consumer = await conn.js.consumers.get(conn.stream, durable);
+  const heartbeatMs = Math.max(100, Math.floor(ackWaitMs / 3));
   let messages: ConsumerMessages | undefined;
-  let iterator: AsyncIterator<JsMsg> | undefined;
+  let starting: Promise<void> | undefined;
   let stopped = false;
   const deadLetters = createDeadLetterStore(conn);
+  // Pulled messages not yet handed to the worker. Kept here (callback mode,
+  // not the client's iterator) so stop() can hand them back with nak() at
+  // once, and kept alive with working() while they wait.
+  const local: JsMsg[] = [];
+  let waiter: ((m: JsMsg | null) => void) | undefined;
+  const keepAlive = setInterval(() => {
+    for (const m of local) m.working();
+  }, heartbeatMs);
+  keepAlive.unref();
 
   let cachedPending = { at: 0, value: 0 };
+
+  async function start(): Promise<void> {
+    messages = await consumer.consume({
+      max_messages: batch,
+      callback: (m) => {
+        if (stopped) m.nak();
+        else if (waiter) {
+          const w = waiter;
+          waiter = undefined;
+          w(m);
+        } else local.push(m);
+      },
+    });
+  }
 
   async function stop(): Promise<void> {
     if (stopped) return;
     stopped = true;
-    // stop(), not close(): close() waits for the iterator to be drained by a reader.
+    clearInterval(keepAlive);
+    // stop(), not close(): close() waits for an iterator reader we do not have.
     messages?.stop();
+    for (const m of local.splice(0)) m.nak();
+    const w = waiter;
+    waiter = undefined;
+    w?.(null);
   }
 
   function toDelivery(m: JsMsg): Delivery {
@@ -245,20 +274,13 @@ export async function createJetStreamSource(opts: JetStreamSourceOptions): Promi
 
   return {
     kind: 'jetstream',
-    heartbeatMs: Math.max(100, Math.floor(ackWaitMs / 3)),
+    heartbeatMs,
     deadLetters,
     async next() {
       if (stopped) return null;
-      if (!iterator) {
-        messages = await consumer.consume({ max_messages: batch });
-        iterator = messages[Symbol.asyncIterator]();
-      }
-      const r = await iterator.next();
-      if (r.done || stopped) {
-        if (!r.done && r.value) r.value.nak();
-        return null;
-      }
-      return toDelivery(r.value);
+      if (!messages) await (starting ??= start());
+      const m = local.shift() ?? (stopped ? null : await new Promise<JsMsg | null>((r) => (waiter = r)));
+      return m ? toDelivery(m) : null;
     },
     stop,
     async pending() {
