@@ -4,7 +4,8 @@
 # the images that are missing, deploys stack.yml as `func`, and waits for the gateway.
 #
 # usage: deploy/swarm/deploy.sh [--no-auth]
-# env:   STACK (func), GATEWAY_PORT (8080), PROMETHEUS_PORT (9090), FAAS_TS_TAG (dev)
+# env:   STACK (func), GATEWAY_PORT (8080), PROMETHEUS_PORT (9090), FAAS_TS_TAG (dev),
+#        AUTH_SECRET_PREFIX (""; the secrets are <prefix>basic-auth-user / -password)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 stack=${STACK:-func}
@@ -14,12 +15,13 @@ export GATEWAY_PORT=${GATEWAY_PORT:-8080}
 export FUNCTIONS_NETWORK=${stack}_functions
 
 [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ] || docker swarm init --advertise-addr 127.0.0.1 >/dev/null
-if ! docker secret inspect basic-auth-user >/dev/null 2>&1; then
-  printf admin | docker secret create basic-auth-user - >/dev/null
+sp=${AUTH_SECRET_PREFIX:-}
+if ! docker secret inspect "${sp}basic-auth-user" >/dev/null 2>&1; then
+  printf admin | docker secret create "${sp}basic-auth-user" - >/dev/null
 fi
-if ! docker secret inspect basic-auth-password >/dev/null 2>&1; then
+if ! docker secret inspect "${sp}basic-auth-password" >/dev/null 2>&1; then
   password=$(head -c 16 /dev/urandom | sha256sum | cut -d' ' -f1)
-  printf '%s' "$password" | docker secret create basic-auth-password - >/dev/null
+  printf '%s' "$password" | docker secret create "${sp}basic-auth-password" - >/dev/null
   echo "[credentials] username: admin  password: $password"
   echo "  echo -n $password | faas-cli login --username=admin --password-stdin -g http://127.0.0.1:$GATEWAY_PORT"
 fi
