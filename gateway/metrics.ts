@@ -32,7 +32,8 @@ export class GatewayMetrics {
 
   constructor(registry: Registry, provider: Provider, logger?: Logger) {
     this.registry = registry;
-    collectDefaultMetrics({ register: registry });
+    // The registry may be shared (e.g. with the queue worker): default metrics once per registry.
+    if (!registry.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register: registry });
     this.total = new Counter({
       name: 'gateway_function_invocation_total',
       help: 'Completed synchronous function invocations',

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildGateway, loadGatewayConfig } from '../gateway/index.js';
 import type { QueueRequest, RequestQueuer } from '../provider/index.js';
 import { LoggingProvider, MemoryProvider } from './gateway-memory-provider.js';
@@ -471,4 +472,14 @@ t.test('with a queue, /async-function/* is registered (POST only, no auth)', asy
   t.match(items[0], { Function: 'fn.ns', Method: 'POST', Path: '/sub', QueryString: 'x=1', Body: Buffer.from('hello').toString('base64') });
   res = await app.inject({ method: 'GET', url: '/async-function/fn' });
   t.equal(res.statusCode, 405);
+});
+
+t.test('a shared registry that already has default metrics is accepted', async (t) => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const { app } = await gateway(t, {}, new MemoryProvider(), { registry });
+  const res = await app.inject({ url: '/metrics' });
+  t.equal(res.statusCode, 200);
+  t.equal(res.body.match(/^# TYPE process_cpu_user_seconds_total/gm)?.length, 1);
+  t.match(res.body, /gateway_service_count/);
 });
