@@ -351,6 +351,30 @@ t.test('a stopped API server: informers retry; health reports UNAVAILABLE', asyn
   await rejectsCode(t, provider.list(), 'UNAVAILABLE');
 });
 
+t.test('without the namespaces ClusterRole the configured namespaces still work', async (t) => {
+  const { provider } = await setup(t, {}, { authorize: (a) => a.resource !== 'namespaces' });
+  t.same(await provider.namespaces(), ['openfaas-fn'], 'falls back to the configured namespaces');
+  await provider.deploy({ service: 'norbac', image: 'img:1' });
+  await until(async () => (await provider.endpoints('norbac')).length === 1, 5000, 'ready');
+  await rejectsCode(t, provider.list('team-a'), 'INVALID', /not a function namespace/);
+});
+
+t.test('informers that cannot list do not hang calls: direct API fallback surfaces the error', async (t) => {
+  const api = await startFakeApiServer({ authorize: (a) => a.resource !== 'endpointslices' });
+  const provider = await createK8sProvider({ cluster: { server: api.url, skipTLSVerify: true }, watchRetryMs: 20 });
+  t.teardown(async () => {
+    await provider.close();
+    await api.close();
+  });
+  await provider.deploy({ service: 'noslices', image: 'img:1' });
+  await rejectsCode(t, provider.endpoints('noslices'), 'BACKEND', /^forbidden: .*endpointslices/);
+  await api.close();
+  const down = await createK8sProvider({ cluster: { server: api.url, skipTLSVerify: true }, watchRetryMs: 20 });
+  t.teardown(() => down.close());
+  await rejectsCode(t, down.endpoints('x'), 'UNAVAILABLE');
+  await rejectsCode(t, down.namespaces(), 'UNAVAILABLE');
+});
+
 async function collect(it: AsyncIterable<LogMessage>): Promise<LogMessage[]> {
   const out: LogMessage[] = [];
   for await (const m of it) out.push(m);

@@ -55,6 +55,8 @@ import { Reflector, type ReflectorStats } from './reflector.js';
 
 const SLICE_SERVICE_LABEL = 'kubernetes.io/service-name';
 const UPDATE_RETRIES = 5;
+/** How long a call waits for an informer's first list before asking the API directly. */
+const SYNC_WAIT_MS = 2000;
 
 interface NamespaceCaches {
   deployments: Reflector<V1Deployment>;
@@ -122,7 +124,7 @@ class KubernetesProvider implements K8sProvider {
     if (this.isStaticallyAllowed(ns)) return ns;
     assertDns1123Label('namespace', ns);
     if (this.config.discoverNamespaces) {
-      const cached = this.namespaceCache?.get('', ns);
+      const cached = this.namespaceCache?.isSynced() ? this.namespaceCache.get('', ns) : undefined;
       if (cached && isFunctionNamespace(cached) && !cached.metadata?.deletionTimestamp) return ns;
       try {
         const live = await this.core.readNamespace({ name: ns });
@@ -137,8 +139,18 @@ class KubernetesProvider implements K8sProvider {
   async namespaces(): Promise<string[]> {
     const out = new Set<string>([this.defaultNamespace, ...this.config.allowedNamespaces]);
     if (this.namespaceCache) {
-      await this.namespaceCache.synced();
-      for (const n of this.namespaceCache.values()) {
+      let all: V1Namespace[] | undefined;
+      if (await this.namespaceCache.waitSynced(SYNC_WAIT_MS)) all = this.namespaceCache.values();
+      else {
+        try {
+          all = (await this.core.listNamespace()).items;
+        } catch (err) {
+          // Without the namespaces ClusterRole the provider still serves its configured namespaces.
+          if ((err as { code?: number }).code !== 403) throw toProviderError(err, 'namespaces');
+          this.logger?.warn({ err: String(err) }, 'namespaces cannot be listed (RBAC); serving the configured ones only');
+        }
+      }
+      for (const n of all ?? []) {
         if (isFunctionNamespace(n) && !n.metadata?.deletionTimestamp && n.metadata?.name) out.add(n.metadata.name);
       }
     }
@@ -395,8 +407,8 @@ class KubernetesProvider implements K8sProvider {
   async endpoints(name: string, namespace?: string): Promise<InvokeEndpoint[]> {
     const ns = await this.managed(namespace);
     const caches = this.cachesFor(ns);
-    await caches.deployments.synced();
-    let dep = caches.deployments.get(ns, name);
+    const cached = await caches.deployments.waitSynced(SYNC_WAIT_MS);
+    let dep = cached ? caches.deployments.get(ns, name) : undefined;
     if (isGone(dep)) {
       // Cache miss: a function created a moment ago by someone else, or really absent.
       try {
@@ -410,10 +422,18 @@ class KubernetesProvider implements K8sProvider {
       if ((dep!.status?.availableReplicas ?? 0) === 0) return [];
       return [{ id: name, baseUrl: `http://${name}.${ns}.svc.${this.config.clusterDomain}:${WATCHDOG_PORT}`, pathPrefix: '' }];
     }
-    await caches.slices.synced();
+    let slices: V1EndpointSlice[];
+    if (await caches.slices.waitSynced(SYNC_WAIT_MS)) slices = caches.slices.values();
+    else {
+      try {
+        slices = (await this.discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `${SLICE_SERVICE_LABEL}=${name}` })).items;
+      } catch (err) {
+        throw toProviderError(err, `endpoints of ${name}.${ns}`);
+      }
+    }
     const out: InvokeEndpoint[] = [];
     const seen = new Set<string>();
-    for (const slice of caches.slices.values()) {
+    for (const slice of slices) {
       if (slice.metadata?.labels?.[SLICE_SERVICE_LABEL] !== name) continue;
       const port = (slice.ports ?? []).find((p) => p.name === 'http') ?? slice.ports?.[0];
       const portNumber = port?.port ?? WATCHDOG_PORT;

@@ -47,6 +47,7 @@ export class Reflector<T extends KObject> {
   private syncedResolve!: () => void;
   private readonly syncedPromise: Promise<void>;
   private loop: Promise<void> | undefined;
+  private hasSynced = false;
   readonly stats: ReflectorStats = { lists: 0, watches: 0, events: 0, errors: 0 };
 
   constructor(private readonly o: ReflectorOptions<T>) {
@@ -65,6 +66,25 @@ export class Reflector<T extends KObject> {
   /** Resolves after the first successful list. */
   synced(): Promise<void> {
     return this.syncedPromise;
+  }
+
+  /** True once a list has succeeded (reads are then served from the cache). */
+  isSynced(): boolean {
+    return this.hasSynced;
+  }
+
+  /**
+   * Wait up to `ms` for the first list. False when it has not succeeded by
+   * then (API down, RBAC missing): callers fall back to direct API calls so a
+   * failure surfaces as an error instead of a hang.
+   */
+  async waitSynced(ms: number): Promise<boolean> {
+    if (this.hasSynced) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+    await Promise.race([this.syncedPromise, timeout]);
+    clearTimeout(timer);
+    return this.hasSynced;
   }
 
   /** Force a re-list now (also what the periodic resync does). */
@@ -162,6 +182,7 @@ export class Reflector<T extends KObject> {
           this.tombstones.clear();
           for (const it of list.items) this.items.set(this.key(it), it);
           this.rv = list.metadata?.resourceVersion ?? '';
+          this.hasSynced = true;
           this.notify();
           this.syncedResolve();
         } catch (err) {

@@ -47,6 +47,8 @@ export interface ApiServerOptions {
   namespaces?: string[];
   /** Labels for the initial namespaces by name. */
   namespaceLabels?: Record<string, Record<string, string>>;
+  /** RBAC stand-in: return false to answer 403 Forbidden. */
+  authorize?: (a: { verb: string; resource: string; subresource?: string; namespace?: string; name?: string }) => boolean;
   /** How long the kubelet probe may take to succeed (ms). Default 20 s. */
   readinessTimeoutMs?: number;
   /** Interval of BOOKMARK events on watches that ask for them (ms). Default 500. */
@@ -357,6 +359,11 @@ export class FakeApiServer {
         `${groupResource(resource)}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:openfaas:faas-ts-controller" cannot ${verb} resource "${resource}${sub ? `/${sub}` : ''}" in API group "${g}" in the namespace "${namespace}"`,
         { name, group: g, kind: resource },
       );
+    }
+    if (this.opts.authorize && !this.opts.authorize({ verb, resource, subresource: sub, namespace, name })) {
+      const g = RESOURCES[resource].group;
+      const scope = namespace !== undefined ? `in the namespace "${namespace}"` : 'at the cluster scope';
+      throw new StatusError(403, 'Forbidden', `${groupResource(resource)}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:openfaas:faas-ts-controller" cannot ${verb} resource "${resource}${sub ? `/${sub}` : ''}" in API group "${g}" ${scope}`, { name, group: g, kind: resource });
     }
     if (resource === 'namespaces' && name && this.forbidden.has(name) && method !== 'GET') {
       throw new StatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: User "system:serviceaccount:openfaas:faas-ts-controller" cannot ${verb} resource "namespaces" in API group "" at the cluster scope`, { name, kind: 'namespaces' });
