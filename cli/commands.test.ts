@@ -3,7 +3,9 @@
 // provider-local served over the faas-provider REST API).
 import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { promisify } from 'node:util';
 import { serveProvider } from '../provider/index.js';
 import { createLocalProvider } from '../provider-local/index.js';
 import { createFileQueue } from '../queue-worker/index.js';
-import { killGroup, until, watchdogCommand } from '../test/helpers.js';
+import { freePort, killGroup, until, watchdogCommand } from '../test/helpers.js';
 import { buildFunction } from './build.js';
 import { ensureAdminCredentials, PASSWORD_FILE } from './credentials.js';
 import { toDeployment } from './deploy.js';
@@ -164,4 +166,69 @@ t.test('`faas-ts queue-worker` delivers queued invocations from the file queue',
   t.equal((await fetch(metrics!)).status, 200);
   qw.child.kill('SIGTERM');
   t.equal(await qw.exited, 0, 'drains and exits 0 on SIGTERM');
+});
+
+const NATS_SERVER = '/usr/sbin/nats-server';
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+t.test('`faas-ts gateway` + `faas-ts queue-worker` run async invocations through NATS JetStream', { skip: !existsSync(NATS_SERVER) && 'nats-server not installed' }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'faas-ts-nats-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const natsPort = await freePort();
+  const nats = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', join(dir, 'js')], { stdio: 'ignore', detached: true });
+  t.teardown(() => killGroup(nats.pid));
+  await until(() => tcpOpen(natsPort), 10_000, 'nats-server listening');
+
+  const provider = await createLocalProvider({ dataDir: join(dir, 'data'), watchdogCommand: watchdogCommand() });
+  t.teardown(() => provider.close());
+  const stack = await loadStack(join(repo, 'stack.yml'), {});
+  const sieve = stack.functions.find((f) => f.name === 'sieve')!;
+  const built = await buildFunction(sieve, { templateDirs: [join(repo, 'templates')], store: provider.bundles });
+  await provider.deploy(toDeployment(sieve, built.template.fprocess));
+  const remote = await serveProvider(provider);
+  t.teardown(() => remote.close());
+
+  const natsEnv = { faas_nats_address: '127.0.0.1', faas_nats_port: String(natsPort) };
+  const gw = spawnCli(t, ['gateway', '--port', '0'], { functions_provider_url: remote.url, metrics_port: '0', ...natsEnv });
+  await until(() => /^Async: /m.test(gw.output()) || gw.child.exitCode !== null, 20_000, 'gateway banner');
+  const url = /Gateway: (http:\/\/\S+)/.exec(gw.output())?.[1];
+  t.ok(url, gw.output());
+  t.match(gw.output(), new RegExp(`Async: .*nats://127\\.0\\.0\\.1:${natsPort} \\(stream faas-request\\)`));
+
+  const callbacks: { status: string | string[] | undefined; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      callbacks.push({ status: req.headers['x-function-status'], body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => receiver.close(() => r())));
+  const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb`;
+
+  // Accepted and stored before any worker runs.
+  const queued = await fetch(`${url}/async-function/sieve?n=50`, { method: 'POST', headers: { 'X-Callback-Url': callbackUrl } });
+  t.equal(queued.status, 202);
+
+  const gwPort = new URL(url!).port;
+  const qw = spawnCli(t, ['queue-worker'], { ...natsEnv, faas_gateway_address: '127.0.0.1', faas_gateway_port: gwPort });
+  await until(() => callbacks.length > 0, 30_000, 'callback from the queue worker');
+  t.equal(callbacks[0]!.status, '200');
+  t.match(JSON.parse(callbacks[0]!.body), { n: 50, count: 15, largest: 47 });
+
+  qw.child.kill('SIGTERM');
+  gw.child.kill('SIGTERM');
+  t.equal(await qw.exited, 0);
+  t.equal(await gw.exited, 0);
 });

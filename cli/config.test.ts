@@ -133,6 +133,17 @@ t.test('gateway: functions_provider_url is required and must be http(s)', async 
   const c = loadGatewayOnlyConfig(['--port', '0'], rt(cwd, fakeRepo, { functions_provider_url: 'http://127.0.0.1:8081' }));
   t.equal(c.providerUrl, 'http://127.0.0.1:8081/');
   t.equal(c.gatewayEnv.port, '0');
+  t.equal(c.nats, undefined, 'no faas_nats_address: no async queue');
+
+  const withNats = loadGatewayOnlyConfig(
+    [],
+    rt(cwd, fakeRepo, { functions_provider_url: 'http://p:8081', faas_nats_address: 'nats', faas_nats_channel: 'jobs' }),
+  );
+  t.match(withNats.nats, { natsUrl: 'nats://nats:4222', subject: 'jobs', stream: 'jobs' });
+  t.throws(
+    () => loadGatewayOnlyConfig([], rt(cwd, fakeRepo, { functions_provider_url: 'http://p', faas_nats_address: 'n', faas_nats_port: 'x' })),
+    { code: 'CLI_ERR_CONFIG', problems: [/faas_nats_port/] },
+  );
 });
 
 t.test('templateDirs has no duplicates', async (t) => {

@@ -250,9 +250,49 @@ export function loadBuildConfig(argv: readonly string[], rt: Runtime): BuildConf
   });
 }
 
+/** Where `faas-ts gateway` publishes /async-function requests (upstream: faas_nats_address set). */
+export interface NatsQueueConfig {
+  readonly natsUrl: string;
+  readonly stream: string;
+  readonly subject: string;
+  readonly maxReconnectAttempts: number;
+  readonly reconnectDelayMs: number;
+}
+
+/** The NATS variables the gateway shares with the queue worker (same names, defaults and rules). */
+const GATEWAY_NATS_ENV = [
+  'faas_nats_address',
+  'faas_nats_port',
+  'faas_nats_channel',
+  'faas_nats_stream',
+  'faas_max_reconnect',
+  'faas_reconnect_delay',
+] as const;
+
+function natsQueueConfig(env: Env, problems: string[]): NatsQueueConfig | undefined {
+  if (!(env.faas_nats_address ?? '').trim()) return undefined;
+  const picked: Record<string, string | undefined> = {};
+  for (const k of GATEWAY_NATS_ENV) if (env[k] !== undefined) picked[k] = env[k];
+  try {
+    const w = loadWorkerConfig(picked);
+    return Object.freeze({
+      natsUrl: w.natsUrl,
+      stream: w.stream,
+      subject: w.subject,
+      maxReconnectAttempts: w.maxReconnectAttempts,
+      reconnectDelayMs: w.reconnectDelayMs,
+    });
+  } catch (err) {
+    problems.push((err as Error).message);
+    return undefined;
+  }
+}
+
 export interface GatewayOnlyConfig {
   /** faas-provider base URL (env functions_provider_url), e.g. http://127.0.0.1:8081/. */
   readonly providerUrl: string;
+  /** Set when faas_nats_address is: /async-function publishes to NATS JetStream. */
+  readonly nats: NatsQueueConfig | undefined;
   readonly gatewayEnv: Env;
   readonly logLevel: LogLevel;
 }
@@ -261,7 +301,9 @@ export const GATEWAY_USAGE = `Usage: faas-ts gateway [--port N]
 
 Start the gateway alone in front of a remote faas-provider (env
 functions_provider_url, as upstream). Gateway env: port, bind_address,
-basic_auth, secret_mount_path, ...`;
+basic_auth, secret_mount_path, ... With faas_nats_address (and faas_nats_port,
+faas_nats_channel, faas_nats_stream) set, /async-function publishes to NATS
+JetStream for \`faas-ts queue-worker\`; without it /async-function is 404.`;
 
 export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): GatewayOnlyConfig {
   const { values } = parse('gateway', argv, { port: { type: 'string', short: 'p' } });
@@ -280,10 +322,11 @@ export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): Gat
   }
   const port = portFlag(values.port, problems);
   const level = logLevel(rt.env, problems);
+  const nats = natsQueueConfig(rt.env, problems);
   if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts gateway: invalid configuration', problems);
   const gatewayEnv: Record<string, string | undefined> = { ...rt.env };
   if (port !== undefined) gatewayEnv.port = port;
-  return Object.freeze({ providerUrl, gatewayEnv: Object.freeze(gatewayEnv), logLevel: level });
+  return Object.freeze({ providerUrl, nats, gatewayEnv: Object.freeze(gatewayEnv), logLevel: level });
 }
 
 export const QUEUE_WORKER_USAGE = `Usage: faas-ts queue-worker

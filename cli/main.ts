@@ -133,6 +133,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return shutdownOnSignal(logger).serve(async () => {
         const handle = await runGatewayOnly(config, logger);
         print(`Gateway: ${handle.url} → provider ${config.providerUrl}`);
+        if (config.nats) print(`Async:   ${handle.url}/async-function/NAME → ${config.nats.natsUrl} (stream ${config.nats.stream})`);
         return handle;
       });
     }
