@@ -91,8 +91,8 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps = {}):
 
   function serveMetrics(req: IncomingMessage, res: ServerResponse): void {
     metrics.scrape().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': metrics.contentType, 'Content-Length': Buffer.byteLength(text) });
+      ({ contentType, text }) => {
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
       },
       (err: Error) => {
