@@ -7,7 +7,7 @@
  */
 import type { FunctionDeployment, FunctionResources, FunctionStatus, Provider } from '../provider/index.js';
 import { CliError } from './errors.js';
-import type { StackFunction } from './stack.js';
+import { buildImageName, type StackFunction } from './stack.js';
 
 /** The FunctionDeployment faas-cli would send for `fn`. */
 export function toDeployment(fn: StackFunction, templateFprocess?: string): FunctionDeployment {
@@ -27,11 +27,6 @@ export function toDeployment(fn: StackFunction, templateFprocess?: string): Func
   if (fn.requests) spec.requests = { ...fn.requests };
   if (fn.readOnlyRootFilesystem) spec.readOnlyRootFilesystem = true;
   return spec;
-}
-
-function withTag(image: string): string {
-  const tail = image.slice(image.lastIndexOf('/') + 1);
-  return tail.includes(':') || tail.includes('@') ? image : `${image}:latest`;
 }
 
 function sameMap(a: Record<string, string> | null | undefined, b: Record<string, string> | null | undefined): boolean {
@@ -63,7 +58,7 @@ function withoutKeys(m: Record<string, string> | null | undefined, drop: Set<str
 /** True when `status` already describes `spec` (so deploying again would change nothing). */
 export function matchesSpec(status: FunctionStatus, spec: FunctionDeployment): boolean {
   return (
-    withTag(status.image) === withTag(spec.image) &&
+    buildImageName(status.image) === buildImageName(spec.image) &&
     (status.envProcess ?? '') === (spec.envProcess ?? '') &&
     sameMap(status.envVars, spec.envVars) &&
     sameMap(withoutKeys(status.labels, PROVIDER_LABELS, spec.labels), spec.labels) &&
