@@ -1,5 +1,5 @@
 /**
- * Watchdog configuration, parsed once from an env object (never process.env).
+ * Watchdog configuration, parsed once from an env object passed in by main.ts.
  *
  * Upstream of-watchdog variables keep their names, defaults and lenient parsing
  * rules (spec/watchdog.md §2.1): durations are seconds when a bare integer, else Go

@@ -2,8 +2,8 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { until } from '../test/helpers.js';
-import { FIXTURES, request, rssOf, startWatchdog } from './fixtures/harness.js';
+
+import { FIXTURES, request, rssOf, startWatchdog, until } from './fixtures/harness.js';
 
 t.test('streaming: CGI environment (checklist 16, 17)', async (t) => {
   const w = await startWatchdog(t, { fprocess: 'env', MY_OWN_VAR: 'kept' });

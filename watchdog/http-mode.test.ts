@@ -3,8 +3,8 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { freePort, until } from '../test/helpers.js';
-import { FIXTURES, request, startWatchdog, type RunningWatchdog } from './fixtures/harness.js';
+
+import { FIXTURES, freePort, request, startWatchdog, until, type RunningWatchdog } from './fixtures/harness.js';
 
 async function nodeUpstream(
   t: Parameters<typeof startWatchdog>[0],

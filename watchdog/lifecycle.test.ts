@@ -2,8 +2,8 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import t from 'tap';
-import { until } from '../test/helpers.js';
-import { request, spawnWatchdog, startWatchdog } from './fixtures/harness.js';
+
+import { freePort, request, spawnWatchdog, startWatchdog, until } from './fixtures/harness.js';
 
 t.test('bad env → Error loading config, exit 1 (checklist 2, 4, 6, 7)', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
@@ -123,7 +123,7 @@ t.test('metrics on the metrics port and /_/metrics (checklist 33, 34)', async (t
 });
 
 t.test('separate metrics listener', async (t) => {
-  const w = await startWatchdog(t, { fprocess: 'cat', metrics_port: String(await (await import('../test/helpers.js')).freePort()) });
+  const w = await startWatchdog(t, { fprocess: 'cat', metrics_port: String(await freePort()) });
   t.ok(w.metricsPort);
   const m = await request(w.metricsPort!, { path: '/metrics' });
   t.equal(m.status, 200);

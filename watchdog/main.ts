@@ -19,7 +19,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
   let config: WatchdogConfig;
   try {
-    config = loadConfig(env);
+    config = loadConfig(env, { cwd: process.cwd() });
   } catch (err) {
     process.stderr.write(`Error loading config: ${(err as Error).message}\n`);
     process.exit(1);

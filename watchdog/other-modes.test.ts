@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { until } from '../test/helpers.js';
-import { FIXTURES, request, spawnWatchdog, startWatchdog, tempDir } from './fixtures/harness.js';
+
+import { FIXTURES, request, spawnWatchdog, startWatchdog, tempDir, until } from './fixtures/harness.js';
 
 const handler = `${FIXTURES}handler.cjs`;
 
