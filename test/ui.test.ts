@@ -1,0 +1,308 @@
+// The web UI in a real browser (Debian's Chromium through playwright-core)
+// against `faas-ts up`: the real CLI process, the local provider with real
+// watchdog replicas, the sample stack.yml and the gateway serving ui/.
+// Screenshots of every page go to .tap/ui-screenshots/ (not committed).
+import t, { type Test } from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { killGroup, until } from './helpers.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const shots = join(repo, '.tap', 'ui-screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
+
+/** The compiled CLI when it is at least as new as every cli/*.ts, else the sources through tsx. */
+function cliCommand(): string[] {
+  const distMain = join(repo, 'dist', 'cli', 'main.js');
+  if (existsSync(distMain)) {
+    const built = statSync(distMain).mtimeMs;
+    const newest = Math.max(
+      ...readdirSync(join(repo, 'cli'))
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .map((f) => statSync(join(repo, 'cli', f)).mtimeMs),
+    );
+    if (built >= newest) return [distMain];
+  }
+  return ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
+}
+
+interface Gateway {
+  url: string;
+  user: string;
+  password: string;
+}
+
+/** Start `faas-ts up` on a free port with its own data dir; stop it (SIGTERM, then SIGKILL) on teardown. */
+async function startUp(t: Test, dataDir: string): Promise<Gateway> {
+  const child: ChildProcess = spawn(process.execPath, [...cliCommand(), 'up'], {
+    cwd: repo,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      FAAS_TS_DATA_DIR: dataDir,
+      FAAS_TS_LOG_LEVEL: 'warn',
+      port: '0',
+      metrics_port: '0',
+    },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
+    killGroup(child.pid);
+  });
+  await until(() => /^Try:/m.test(out) || child.exitCode !== null, 60_000, 'faas-ts up banner');
+  if (child.exitCode !== null) throw new Error(`faas-ts up exited ${child.exitCode}: ${err}`);
+  const field = (name: string) => new RegExp(`^${name}:\\s+(.+)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+  return { url: field('Gateway'), user: field('User'), password: field('Password') };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Wait until the text of `selector` matches `re`; returns that text. */
+async function waitText(page: Page, selector: string, re: RegExp, timeoutMs = 15_000): Promise<string> {
+  let last = '';
+  await until(
+    async () => {
+      try {
+        last = (await page.locator(selector).first().textContent({ timeout: 1000 })) ?? '';
+      } catch (err) {
+        last = `(${(err as Error).message.split('\n')[0]})`;
+        return false;
+      }
+      return re.test(last);
+    },
+    timeoutMs,
+    `${selector} to match ${re}`,
+  ).catch(async (err: Error) => {
+    await shot(page, 'failure').catch(() => undefined);
+    throw new Error(`${err.message} (last: ${JSON.stringify(last.slice(-300))}; screenshot failure.png)`);
+  });
+  return last;
+}
+
+t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wrong credentials', async (t) => {
+  mkdirSync(shots, { recursive: true });
+  const base = await mkdtemp(join(tmpdir(), 'faas-ts-ui-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  // Playwright puts its artifacts under os.tmpdir(): keep them in our temp dir.
+  const savedTmp = process.env.TMPDIR;
+  const browserTmp = join(base, 'tmp');
+  mkdirSync(browserTmp);
+  process.env.TMPDIR = browserTmp;
+  t.teardown(() => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+  });
+
+  const gw = await startUp(t, join(base, 'data'));
+  t.match(gw.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const auth = `Basic ${Buffer.from(`${gw.user}:${gw.password}`).toString('base64')}`;
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${gw.url}${path}`, { ...init, headers: { authorization: auth, ...(init.headers ?? {}) } });
+
+  // A second namespace for the switcher, and a secret for the deploy form to offer.
+  t.equal((await admin('/system/namespace/staging', { method: 'POST', body: '{"name":"staging"}' })).status, 202);
+  t.equal((await admin('/system/secrets', { method: 'POST', body: '{"name":"api-key","value":"s3cr3t"}' })).status, 201);
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  t.teardown(() => browser.close());
+  const newContext = (credentials?: { username: string; password: string }): Promise<BrowserContext> =>
+    browser.newContext({ viewport: { width: 1366, height: 900 }, ...(credentials ? { httpCredentials: credentials } : {}) });
+
+  // 1. Wrong credentials, or none: the UI is refused.
+  {
+    const ctx = await newContext({ username: gw.user, password: 'wrong-password' });
+    const page = await ctx.newPage();
+    const res = await page.goto(`${gw.url}/ui/`);
+    t.equal(res?.status(), 401, 'wrong password: 401');
+    t.equal(res?.headers()['www-authenticate'], 'Basic realm="Restricted"');
+    await shot(page, '00-wrong-credentials');
+    await ctx.close();
+    // Without credentials Chromium aborts the navigation itself; ask over the context's HTTP client.
+    const anon = await newContext();
+    const res2 = await anon.request.get(`${gw.url}/ui/`);
+    t.equal(res2.status(), 401, 'no credentials: 401');
+    await anon.close();
+  }
+
+  // 2. Log in: the sample functions are listed with replicas, image and created time.
+  const ctx = await newContext({ username: gw.user, password: gw.password });
+  t.teardown(() => ctx.close());
+  const page = await ctx.newPage();
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const res = await page.goto(`${gw.url}/ui/?refresh=1000`);
+  t.equal(res?.status(), 200, 'the UI loads with the admin credentials');
+  for (const name of ['echo-python', 'har-cnn', 'hello-node', 'sieve']) {
+    await page.locator(`tr[data-function="${name}"]`).waitFor({ timeout: 15_000 });
+  }
+  const helloRow = page.locator('tr[data-function="hello-node"]');
+  await waitText(page, 'tr[data-function="hello-node"] td:nth-child(3)', /^1\/1$/);
+  t.match(await helloRow.textContent(), /Ready.*1\/1.*hello-node:latest/, 'row: status, replicas, image');
+  t.match(await helloRow.locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/, 'created time');
+  await fetch(`${gw.url}/function/sieve?n=10`).then((r) => r.text());
+  await waitText(page, 'tr[data-function="sieve"] td:nth-child(4)', /^[1-9]/, 10_000);
+  t.pass('the invocation count refreshes live');
+  await shot(page, '01-functions');
+
+  // 3. Namespace switcher.
+  const options = await page.locator('#namespace option').allTextContents();
+  t.same(options.sort(), ['openfaas-fn', 'staging']);
+  await page.selectOption('#namespace', 'staging');
+  await page.locator('.empty:not([hidden])').waitFor();
+  t.match(await page.locator('.empty').textContent(), /No functions in namespace staging/);
+  t.match(page.url(), /#\/functions\?ns=staging$/);
+  await shot(page, '02-namespace-staging');
+  await page.selectOption('#namespace', 'openfaas-fn');
+  await page.locator('tr[data-function="hello-node"]').waitFor();
+
+  // 4. Deploy form: client-side errors inline, then the gateway's 400, then a real deploy.
+  await page.getByRole('link', { name: 'Deploy function' }).click();
+  await page.locator('#deploy-form').waitFor();
+  await page.locator('#deploy-secret-api-key').waitFor();
+  await page.fill('#deploy-name', 'Bad_Name');
+  await page.fill('#deploy-labels', 'not a label line');
+  await page.fill('#deploy-scale-min', '3');
+  await page.fill('#deploy-scale-max', '2');
+  await page.click('#deploy-button');
+  await page.locator('#deploy-errors:not([hidden])').waitFor();
+  t.match(await page.locator('#deploy-image-error').textContent(), /Image is required/);
+  t.match(await page.locator('#deploy-name-error').textContent(), /DNS-1123 label/);
+  t.match(await page.locator('#deploy-labels-error').textContent(), /expected KEY=VALUE/);
+  t.match(await page.locator('#deploy-scale-max-error').textContent(), /at least min/);
+  t.equal(await page.getAttribute('#deploy-name', 'aria-invalid'), 'true');
+  t.equal(await page.evaluate(() => document.activeElement?.id), 'deploy-errors', 'focus moves to the error summary');
+  await shot(page, '03-deploy-client-errors');
+
+  await page.fill('#deploy-image', 'no-such-bundle:latest');
+  await page.fill('#deploy-name', 'ui-missing');
+  await page.fill('#deploy-labels', '');
+  await page.fill('#deploy-scale-min', '');
+  await page.fill('#deploy-scale-max', '');
+  await page.click('#deploy-button');
+  const serverError = await waitText(page, '#deploy-image-error', /not in the local bundle store/);
+  t.match(await page.locator('#deploy-errors').textContent(), /gateway refused the deployment \(400\)/);
+  t.ok(serverError.length > 0, "the gateway's 400 message is shown beside the image field");
+  await shot(page, '04-deploy-server-error');
+
+  await page.fill('#deploy-image', 'hello-node:latest');
+  await page.fill('#deploy-name', 'ui-hello');
+  await page.fill('#deploy-env', 'GREETING=hi\nMODE=test');
+  await page.fill('#deploy-labels', 'team=ui');
+  await page.fill('#deploy-annotations', 'topic=orders');
+  await page.check('#deploy-secret-api-key');
+  await page.fill('#deploy-scale-min', '1');
+  await page.fill('#deploy-scale-max', '3');
+  await page.check('#deploy-scale-zero');
+  await shot(page, '05-deploy-filled');
+  // Submit with the keyboard: Enter in a text field.
+  await page.focus('#deploy-name');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/function\/ui-hello\?ns=openfaas-fn$/);
+
+  // 5. Detail: it becomes ready, and its configuration is shown.
+  await waitText(page, '#fn-status', /^Ready$/, 30_000);
+  await waitText(page, '#fn-replicas', /^1 available \/ 1 desired$/);
+  t.match(await page.locator('#fn-env').textContent(), /GREETING.*hi.*MODE.*test/);
+  t.match(await page.locator('#fn-labels').textContent(), /team.*ui/);
+  t.match(await page.locator('#fn-annotations').textContent(), /topic.*orders/);
+  t.match(await page.locator('#fn-scaling').textContent(), /com\.openfaas\.scale\.max3.*com\.openfaas\.scale\.min1.*com\.openfaas\.scale\.zerotrue/);
+  t.equal(await page.locator('#fn-secrets').textContent(), 'api-key');
+  t.notMatch(await page.locator('main').textContent(), /s3cr3t/, 'secret values are never shown');
+  const deployed = (await (await admin('/system/function/ui-hello')).json()) as { envVars?: Record<string, string>; secrets?: string[] };
+  t.same(deployed.envVars, { GREETING: 'hi', MODE: 'test' });
+  t.same(deployed.secrets, ['api-key']);
+
+  // 6. Invoke and read the response.
+  await page.fill('#invoke-path', '/from-ui');
+  await page.fill('#invoke-query', 'x=1');
+  await page.fill('#invoke-headers', 'Content-Type: text/plain\nX-Test: yes');
+  await page.fill('#invoke-body', 'browser');
+  await page.click('#invoke-button');
+  await waitText(page, '#invoke-status', /^200 OK$/);
+  t.match(await page.locator('#invoke-response').textContent(), /Hello, browser! \(from hello-node\)/);
+  t.match(await page.locator('#invoke-duration').textContent(), /^\d+(\.\d)? ms$/);
+  t.match(await page.locator('#invoke-headers-out').textContent(), /x-call-id: /i);
+
+  // 7. Logs follow live: the line the invocation produced appears.
+  await waitText(page, '#log-lines', /POST \/from-ui\?x=1 - 200/, 15_000);
+  t.pass('the invocation shows up in the followed logs');
+  await page.locator('#invoke-async').check();
+  await page.fill('#invoke-path', '/queued');
+  await page.click('#invoke-button');
+  await waitText(page, '#invoke-status', /^202 Accepted$/);
+  await waitText(page, '#log-lines', /POST \/queued\?x=1 - 200/, 15_000);
+  t.pass('an async invocation is queued, run by the worker and logged');
+
+  // 8. The chart updates after invocations.
+  for (let i = 0; i < 10; i++) await fetch(`${gw.url}/function/ui-hello`, { method: 'POST', body: `n${i}` }).then((r) => r.text());
+  await until(
+    async () => Number(await page.getAttribute('[data-metric="rate"]', 'data-last')) > 0,
+    15_000,
+    'invocation rate above 0 in the chart',
+  );
+  await until(async () => Number(await page.getAttribute('[data-metric="latencyMs"]', 'data-last')) > 0, 15_000, 'latency in the chart');
+  t.equal(Number(await page.getAttribute('[data-metric="replicas"]', 'data-last')), 1, 'replicas in the chart');
+  t.equal(Number(await page.getAttribute('[data-metric="errorRate"]', 'data-last')), 0, 'no errors');
+  t.match(await page.getAttribute('[data-metric="rate"] path.chart-line', 'd'), /^M[\d.]+,[\d.]+/, 'the rate line is drawn');
+  t.match(await page.getAttribute('[data-metric="rate"] svg', 'aria-label'), /Invocations over the last 5 minutes: now/);
+  await waitText(page, '#fn-invocations', /^1[2-9]$|^[2-9]\d$/, 10_000);
+  await shot(page, '06-detail');
+
+  // 9. Scale, with a confirmation dialog (Escape cancels; Enter confirms).
+  await page.click('#scale-button');
+  await page.locator('dialog[open]').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('dialog').waitFor({ state: 'detached' });
+  t.equal(await page.evaluate(() => document.activeElement?.id), 'scale-button', 'focus returns to the opener');
+  await page.click('#scale-button');
+  const dialog = page.locator('dialog[open]');
+  await dialog.waitFor();
+  await dialog.locator('input').fill('2');
+  await shot(page, '07-scale-dialog');
+  await page.keyboard.press('Enter');
+  await waitText(page, '#fn-replicas', /^2 available \/ 2 desired$/, 30_000);
+  await until(async () => Number(await page.getAttribute('[data-metric="replicas"]', 'data-last')) === 2, 10_000, 'chart shows 2 replicas');
+  t.pass('scaled to 2 replicas');
+
+  // 10. Delete, with confirmation; back on the list without the function.
+  await page.click('#delete-button');
+  await page.locator('dialog[open]').waitFor();
+  await shot(page, '08-delete-dialog');
+  await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
+  await page.waitForURL(/#\/functions\?ns=openfaas-fn$/);
+  await waitText(page, '.banner.ok', /Deleted ui-hello/);
+  await page.locator('tr[data-function="hello-node"]').waitFor();
+  t.equal(await page.locator('tr[data-function="ui-hello"]').count(), 0, 'the row is gone');
+  t.equal((await admin('/system/function/ui-hello')).status, 404, 'the function is gone');
+  await shot(page, '09-after-delete');
+
+  t.same(consoleErrors, [], 'no uncaught errors in the page');
+});
