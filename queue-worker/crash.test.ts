@@ -221,3 +221,23 @@ t.test('JetStream: queued work survives a nats-server restart and a new gateway 
   await until(() => executed.size === 200 && callbacks.size === 200, 30_000, 'all 200 executed');
   t.ok([...executed.keys()].some((k) => k.startsWith('r-')), 'messages queued before the restart ran');
 });
+
+t.test('JetStream: a running worker rides through a nats-server restart', async (t) => {
+  const nats = await startNats();
+  t.teardown(() => nats.stop());
+  const { fn, executed } = await servers(t);
+  const q = await createJetStreamQueuer({ servers: nats.url });
+  await Promise.all(Array.from({ length: 1000 }, (_, i) => q.enqueue(queueRequest('steady', `m-${i}`) as never)));
+  await q.close();
+  const { createJetStreamSource, createQueueWorker } = await import('./index.js');
+  const source = await createJetStreamSource({ servers: nats.url, ackWaitMs: 2000, batch: 10, maxAckPending: 10, reconnectTimeWaitMs: 200 });
+  const worker = createQueueWorker({ source, gatewayUrl: fn.url, concurrency: 10 });
+  t.teardown(async () => {
+    await worker.close();
+    await source.close();
+  });
+  await until(() => executed.size >= 300, 20_000, '300 executed');
+  await nats.restart();
+  await until(() => executed.size === 1000, 40_000, 'all 1,000 executed after the restart');
+  t.equal(worker.stats().deadLettered, 0);
+});

@@ -193,7 +193,19 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     else if (op === 'N') notBefore.set(seq, Number(b));
     else if (op === 'R') doneRanges.push([seq, Number(b)]);
   }
-  const isDone = (seq: number) => done.has(seq) || doneRanges.some(([f, l]) => seq >= f && seq <= l);
+  doneRanges.sort((a, b) => a[0] - b[0]);
+  const isDone = (seq: number): boolean => {
+    if (done.has(seq)) return true;
+    // Binary search for the last run starting at or before seq.
+    let lo = 0;
+    let hi = doneRanges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (doneRanges[mid]![0] <= seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && seq <= doneRanges[hi]![1];
+  };
 
   const segFiles = (await readdir(segDir)).filter((f) => /^\d{16}\.log$/.test(f)).sort();
   for (let i = 0; i < segFiles.length; i++) {
@@ -262,6 +274,8 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   let journal = await open(journalPath, 'a');
   let journalSize = (await stat(journalPath)).size;
 
+  /** Every sequence below this is in `live` or done (see compactJournal). */
+  let committedSeq = nextSeq;
   let batch: Pending[] = [];
   let flushing: Promise<void> | undefined;
   let journalBuf: string[] = [];
@@ -332,9 +346,11 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
             seg.live++;
             ready.push(m.seq);
           }
+          committedSeq = nextSeq;
           for (const item of items) item.resolve();
           wakeConsumer();
         } catch (err) {
+          committedSeq = nextSeq;
           const e = new QueueWorkerError('QW_ERR_ENQUEUE', `file queue write failed: ${(err as Error).message}`, { cause: err });
           for (const item of items) item.reject(e);
         }
@@ -394,20 +410,21 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
       });
   }
 
-  /** Rewrite the journal as: runs of done sequences + state of live ones. */
+  /**
+   * Rewrite the journal as: runs of done sequences (all of 1..nextSeq-1 that
+   * is not live, so segments whose deletion is still in flight stay covered)
+   * + the delivery counts of live messages.
+   */
   async function compactJournal(): Promise<void> {
-    const floor = Math.min(...[...segments.keys()], nextSeq);
     const out: string[] = [];
-    let runStart = -1;
-    for (let s = floor; s < nextSeq; s++) {
-      if (!live.has(s)) {
-        if (runStart < 0) runStart = s;
-      } else if (runStart >= 0) {
-        out.push(`R ${runStart} ${s - 1}\n`);
-        runStart = -1;
-      }
+    const liveSeqs = [...live.keys()].sort((a, b) => a - b);
+    let from = 1;
+    for (const seq of liveSeqs) {
+      if (seq > from) out.push(`R ${from} ${seq - 1}\n`);
+      from = seq + 1;
     }
-    if (runStart >= 0) out.push(`R ${runStart} ${nextSeq - 1}\n`);
+    // Only up to committedSeq: a batch being written has sequence numbers but is not yet in `live`.
+    if (from <= committedSeq - 1) out.push(`R ${from} ${committedSeq - 1}\n`);
     for (const m of live.values()) {
       for (let i = 0; i < m.deliveries; i++) out.push(`L ${m.seq}\n`);
     }
