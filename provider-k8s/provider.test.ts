@@ -244,10 +244,27 @@ t.test('remove deletes Deployment and Service; 404 → NOT_FOUND', async (t) => 
   const mark = api.requests.length;
   await provider.remove('rm');
   t.same(calls(api, mark), ['DELETE /apis/apps/v1/namespaces/openfaas-fn/deployments/rm', 'DELETE /api/v1/namespaces/openfaas-fn/services/rm']);
-  t.equal(api.get('deployments', NS, 'rm'), undefined);
+  t.equal(api.requests[mark]!.query.propagationPolicy, 'Foreground');
+  t.equal(await provider.get('rm'), undefined, 'a terminating Deployment reads as gone');
+  await until(() => api.get('deployments', NS, 'rm') === undefined, 5000, 'garbage collected');
   t.equal(api.get('services', NS, 'rm'), undefined);
   t.equal(api.list('pods', NS).length, 0);
   await rejectsCode(t, provider.remove('rm'), 'NOT_FOUND');
+});
+
+t.test('deploy right after remove waits for the foreground deletion, then creates', async (t) => {
+  const { api, provider } = await setup(t, {}, { gcDelayMs: 300 });
+  await provider.deploy({ service: 'again', image: 'img:1' });
+  const uid = api.get('deployments', NS, 'again')!.metadata.uid;
+  await provider.remove('again');
+  t.ok(api.get('deployments', NS, 'again')?.metadata.deletionTimestamp, 'still terminating');
+  await rejectsCode(t, provider.update({ service: 'again', image: 'img:2' }), 'NOT_FOUND', /again/);
+  await provider.deploy({ service: 'again', image: 'img:2' });
+  const d = api.get('deployments', NS, 'again')!;
+  t.not(d.metadata.uid, uid, 'a new object');
+  t.notOk(d.metadata.deletionTimestamp);
+  t.equal((await provider.get('again'))?.image, 'img:2');
+  await until(async () => (await provider.endpoints('again')).length === 1, 5000, 'ready again');
 });
 
 t.test('API errors map to codes: 409, 404, 403, 422', async (t) => {

@@ -55,6 +55,8 @@ import { Reflector, type ReflectorStats } from './reflector.js';
 
 const SLICE_SERVICE_LABEL = 'kubernetes.io/service-name';
 const UPDATE_RETRIES = 5;
+/** How long deploy waits for a function that is being removed to go (ms). */
+const TERMINATING_WAIT_MS = 30_000;
 /** How long a call waits for an informer's first list before asking the API directly. */
 const SYNC_WAIT_MS = 2000;
 
@@ -291,12 +293,20 @@ class KubernetesProvider implements K8sProvider {
     checkDeployment(spec);
     const secrets = await this.secretKeys(ns, spec.secrets ?? []);
     const body = buildDeployment(spec, ns, this.config, secrets, initialReplicas(spec.labels) ?? 1);
-    try {
-      const created = await this.apps.createNamespacedDeployment({ namespace: ns, body });
-      this.cachesFor(ns).deployments.upsertLocal(created);
-    } catch (err) {
-      if (!isConflict(err)) throw toProviderError(err, `function ${spec.service}.${ns}`);
-      await this.updateDeployment(spec, ns, secrets);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const created = await this.apps.createNamespacedDeployment({ namespace: ns, body });
+        this.cachesFor(ns).deployments.upsertLocal(created);
+        break;
+      } catch (err) {
+        if (!isConflict(err)) throw toProviderError(err, `function ${spec.service}.${ns}`);
+      }
+      // It exists: update it, unless it is still being deleted (a remove just
+      // before this deploy), in which case wait for it to go and create again.
+      if (!(await this.waitWhileTerminating(spec.service, ns)) || attempt >= UPDATE_RETRIES) {
+        await this.updateDeployment(spec, ns, secrets);
+        break;
+      }
     }
     await this.applyService(spec, ns);
   }
@@ -308,6 +318,25 @@ class KubernetesProvider implements K8sProvider {
     const secrets = await this.secretKeys(ns, spec.secrets ?? []);
     await this.updateDeployment(spec, ns, secrets);
     await this.applyService(spec, ns);
+  }
+
+  /** True when the Deployment was terminating and is now gone; false when it exists and is live. */
+  private async waitWhileTerminating(name: string, ns: string): Promise<boolean> {
+    const deadline = Date.now() + TERMINATING_WAIT_MS;
+    let waited = false;
+    for (;;) {
+      let cur: V1Deployment;
+      try {
+        cur = await this.apps.readNamespacedDeployment({ name, namespace: ns });
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw toProviderError(err, `function ${name}.${ns}`);
+      }
+      if (!cur.metadata?.deletionTimestamp) return waited;
+      if (Date.now() > deadline) throw new ProviderError('UNAVAILABLE', `function ${name}.${ns} is still being removed; try again`);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** GET, rebuild, PUT with the read resourceVersion; retried on 409 Conflict. */

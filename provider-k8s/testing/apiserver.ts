@@ -47,6 +47,8 @@ export interface ApiServerOptions {
   namespaces?: string[];
   /** Labels for the initial namespaces by name. */
   namespaceLabels?: Record<string, Record<string, string>>;
+  /** Foreground deletion: how long a deleted Deployment stays (marked) after its pods are gone (ms). Default 0 (next tick). */
+  gcDelayMs?: number;
   /** RBAC stand-in: return false to answer 403 Forbidden. */
   authorize?: (a: { verb: string; resource: string; subresource?: string; namespace?: string; name?: string }) => boolean;
   /** How long the kubelet probe may take to succeed (ms). Default 20 s. */
@@ -563,6 +565,23 @@ export class FakeApiServer {
   private remove(res: ServerResponse, resource: Resource, ns: string, name: string, query: Record<string, string>): void {
     const old = this.mustGet(resource, ns, name);
     if (query.dryRun === 'All') return this.sendJson(res, 200, old);
+    if (resource === 'deployments' && query.propagationPolicy === 'Foreground') {
+      // Foreground: the object stays, marked, until the garbage collector has
+      // removed its dependents (pods), then goes.
+      if (old.metadata.deletionTimestamp) return this.sendJson(res, 200, old);
+      const marked = { ...old, metadata: { ...old.metadata, deletionTimestamp: nowIso(), finalizers: ['foregroundDeletion'] } };
+      this.put(resource, ns, marked, 'MODIFIED');
+      for (const p of this.podsOf(ns, name)) this.deletePod(ns, p);
+      this.syncSlices(ns);
+      const finish = () => {
+        const cur = this.store.get(resource)!.get(this.key(ns, name));
+        if (cur && cur.metadata.uid === old.metadata.uid) this.deleteObject(resource, ns, cur);
+      };
+      const delay = this.opts.gcDelayMs ?? 0;
+      if (delay > 0) setTimeout(finish, delay).unref();
+      else setImmediate(finish);
+      return this.sendJson(res, 200, marked);
+    }
     this.deleteObject(resource, ns, old);
     this.sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: RESOURCES[resource].group, kind: resource, uid: old.metadata.uid } });
   }
@@ -729,7 +748,7 @@ export class FakeApiServer {
     this.reconciling.add(key);
     try {
       const d = this.store.get('deployments')!.get(key);
-      if (!d) return;
+      if (!d || d.metadata.deletionTimestamp) return;
       const hash = podTemplateHash(d.spec.template);
       const pods = this.podsOf(ns, name);
       const current = pods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash);
