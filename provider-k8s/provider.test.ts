@@ -359,6 +359,13 @@ t.test('watch reconnects: closed watches resume; 410 Gone forces a re-list; the 
   t.equal((await provider.endpoints('w')).length, 3);
 });
 
+t.test('periodic resync re-lists on its own', async (t) => {
+  const { provider } = await setup(t, { resyncMs: 100 });
+  await provider.list();
+  await until(() => (provider.cacheStats()[`deployments/${NS}`]?.lists ?? 0) >= 3, 5000, 'two resyncs');
+  t.pass('re-listed without being asked');
+});
+
 t.test('a stopped API server: informers retry; health reports UNAVAILABLE', async (t) => {
   const { api, provider } = await setup(t);
   await provider.health!();
