@@ -112,6 +112,11 @@ t.test('our additions', async (t) => {
   t.equal(loadConfig({ mode: 'inproc', RAW_BODY: 'true' }).rawBody, true);
 });
 
+t.test('jwt_auth is refused, not ignored', async (t) => {
+  t.throws(() => loadConfig({ ...base, jwt_auth: 'true' }), { message: /jwt_auth: JWT authentication is not supported/ });
+  t.equal(loadConfig({ ...base, jwt_auth: 'false' }).mode, 'streaming');
+});
+
 t.test('classic defaults', async (t) => {
   const c = loadConfig({ fprocess: 'cat', mode: 'classic' });
   t.equal(c.execTimeoutMs, 0);

@@ -16,6 +16,8 @@
  * - `restart_policy`   http mode: `always` (default; restart the child with backoff,
  *                      `/_/ready` 503 while it is down) or `never` (upstream
  *                      behaviour: a child exiting non-zero makes the watchdog exit 1).
+ * - `jwt_auth=true` is refused with a config error (not implemented; upstream would
+ *   enforce it, so starting without it would silently drop authentication).
  * - `mode=classic`     classic-watchdog behaviour (§1.6); then `cgi_headers`,
  *                      `combine_output`, `marshal_request`, `write_debug` are read and
  *                      `exec_timeout` defaults to 0 and `content_type` to empty (echo).
@@ -147,6 +149,9 @@ export function loadConfig(
   const maxJsonSizeBytes = parseSize(get('MAX_JSON_SIZE'), 100 * 1024);
   if (maxRawSizeBytes === undefined) problems.push(`MAX_RAW_SIZE: not a size: "${get('MAX_RAW_SIZE')}"`);
   if (maxJsonSizeBytes === undefined) problems.push(`MAX_JSON_SIZE: not a size: "${get('MAX_JSON_SIZE')}"`);
+
+  // Refuse rather than silently serving unauthenticated (OpenFaaS for Enterprises JWT, §2.3).
+  if (strictBool(get('jwt_auth'))) problems.push('jwt_auth: JWT authentication is not supported by this watchdog');
 
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -129,7 +129,13 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps = {}):
   }
 
   const server = http.createServer(
-    { maxHeaderSize: 1 << 20, requestTimeout: config.readTimeoutMs, keepAliveTimeout: 5000 },
+    {
+      maxHeaderSize: 1 << 20,
+      requestTimeout: config.readTimeoutMs,
+      keepAliveTimeout: 5000,
+      // How often node enforces requestTimeout (its default, 30 s, would make read_timeout coarse).
+      connectionsCheckingInterval: Math.min(1000, Math.max(config.readTimeoutMs, 100)),
+    },
     onRequest,
   );
   if (executor.upgrade) server.on('upgrade', executor.upgrade);
