@@ -4,7 +4,8 @@
  * play the gateway's /function route and a callback receiver.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -183,3 +184,50 @@ export function queueRequest(fn: string, body: string, opts: { callbackUrl?: str
     CallbackUrl,
   };
 }
+
+// ---- crash-test helpers ----------------------------------------------------
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Run queue-worker/main.ts as a child process, logging to `<logDir>/worker-<tag>.log`. */
+export function spawnWorker(env: Record<string, string>, logDir: string, tag: string): ChildProcess {
+  const log = openSync(join(logDir, `worker-${tag}.log`), 'a');
+  return adopt(
+    spawn(process.execPath, ['--import', 'tsx', join(root, 'queue-worker/main.ts')], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', log, log],
+    }),
+  );
+}
+
+export async function kill9(child: ChildProcess): Promise<void> {
+  const gone = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid!, 'SIGKILL');
+  await gone;
+}
+
+/** A function that echoes its body after a short pause, and a callback sink. */
+export async function servers(t: { teardown(fn: () => unknown): void }) {
+  const executed = new Map<string, number>();
+  const fn = await startRecordingServer(async (req, res) => {
+    const id = req.body.toString();
+    executed.set(id, (executed.get(id) ?? 0) + 1);
+    await new Promise((r) => setTimeout(r, 2));
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(`done ${id}`);
+  });
+  const callbacks = new Map<string, number>();
+  const cb = await startRecordingServer((req, res) => {
+    const id = String(req.headers['x-call-id']);
+    callbacks.set(id, (callbacks.get(id) ?? 0) + 1);
+    res.writeHead(200).end();
+  });
+  t.teardown(() => Promise.all([fn.close(), cb.close()]));
+  return { fn, cb, executed, callbacks };
+}
+
+export function gatewayEnv(fn: RecordingServer): Record<string, string> {
+  const u = new URL(fn.url);
+  return { faas_gateway_address: u.hostname, faas_gateway_port: u.port };
+}
+
