@@ -81,8 +81,8 @@ async function startUp(t: Test, dataDir: string): Promise<Gateway> {
   return { url: field('Gateway'), user: field('User'), password: field('Password') };
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+async function shot(page: Page, name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
 
 /** Wait until the text of `selector` matches `re`; returns that text. */
@@ -198,7 +198,7 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   t.match(await page.locator('#deploy-labels-error').textContent(), /expected KEY=VALUE/);
   t.match(await page.locator('#deploy-scale-max-error').textContent(), /at least min/);
   t.equal(await page.getAttribute('#deploy-name', 'aria-invalid'), 'true');
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'deploy-errors', 'focus moves to the error summary');
+  t.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'deploy-errors', 'focus moves to the error summary');
   await shot(page, '03-deploy-client-errors');
 
   await page.fill('#deploy-image', 'no-such-bundle:latest');
@@ -272,7 +272,7 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   t.equal(Number(await page.getAttribute('[data-metric="replicas"]', 'data-last')), 1, 'replicas in the chart');
   t.equal(Number(await page.getAttribute('[data-metric="errorRate"]', 'data-last')), 0, 'no errors');
   t.match(await page.getAttribute('[data-metric="rate"] path.chart-line', 'd'), /^M[\d.]+,[\d.]+/, 'the rate line is drawn');
-  t.match(await page.getAttribute('[data-metric="rate"] svg', 'aria-label'), /Invocations over the last 5 minutes: now/);
+  t.match(await page.getAttribute('[data-metric="rate"] svg', 'aria-label'), /Invocations over the last \d+ min: now/);
   await waitText(page, '#fn-invocations', /^1[2-9]$|^[2-9]\d$/, 10_000);
   await shot(page, '06-detail');
 
@@ -281,12 +281,12 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   await page.locator('dialog[open]').waitFor();
   await page.keyboard.press('Escape');
   await page.locator('dialog').waitFor({ state: 'detached' });
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'scale-button', 'focus returns to the opener');
+  t.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'scale-button', 'focus returns to the opener');
   await page.click('#scale-button');
   const dialog = page.locator('dialog[open]');
   await dialog.waitFor();
   await dialog.locator('input').fill('2');
-  await shot(page, '07-scale-dialog');
+  await shot(page, '07-scale-dialog', false);
   await page.keyboard.press('Enter');
   await waitText(page, '#fn-replicas', /^2 available \/ 2 desired$/, 30_000);
   await until(async () => Number(await page.getAttribute('[data-metric="replicas"]', 'data-last')) === 2, 10_000, 'chart shows 2 replicas');
@@ -295,7 +295,7 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   // 10. Delete, with confirmation; back on the list without the function.
   await page.click('#delete-button');
   await page.locator('dialog[open]').waitFor();
-  await shot(page, '08-delete-dialog');
+  await shot(page, '08-delete-dialog', false);
   await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
   await page.waitForURL(/#\/functions\?ns=openfaas-fn$/);
   await waitText(page, '.banner.ok', /Deleted ui-hello/);
@@ -304,5 +304,84 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   t.equal((await admin('/system/function/ui-hello')).status, 404, 'the function is gone');
   await shot(page, '09-after-delete');
 
+  // 11. Error rate: har-cnn answers 400 to a malformed window.
+  await page.click('tr[data-function="har-cnn"] a');
+  await page.waitForURL(/#\/function\/har-cnn\?ns=openfaas-fn$/);
+  await waitText(page, '#fn-status', /^Ready$/);
+  for (let i = 0; i < 4; i++) {
+    const r = await fetch(`${gw.url}/function/har-cnn`, { method: 'POST', body: '{"window": [1, 2]}' });
+    t.equal(r.status, 400);
+    await r.text();
+  }
+  await until(
+    async () => Number(await page.getAttribute('[data-metric="errorRate"]', 'data-last')) > 0,
+    15_000,
+    'error rate above 0 in the chart',
+  );
+  t.pass('non-2xx answers show in the error-rate chart');
+  await shot(page, '10-errors-chart');
+
   t.same(consoleErrors, [], 'no uncaught errors in the page');
+});
+
+// The UI's pure modules (no DOM) run in node as well: metrics arithmetic and form checks.
+t.test('ui modules: Prometheus parsing, rates from counters, form validation', async (t) => {
+  const metrics = await import(new URL('../ui/js/metrics.js', import.meta.url).href);
+  const validate = await import(new URL('../ui/js/validate.js', import.meta.url).href);
+
+  const samples = metrics.parsePrometheusText(
+    [
+      '# HELP gateway_function_invocation_total x',
+      '# TYPE gateway_function_invocation_total counter',
+      'gateway_function_invocation_total{function_name="a.ns",code="200"} 10',
+      'gateway_function_invocation_total{function_name="a.ns",code="500"} 2',
+      'gateway_functions_seconds_bucket{le="+Inf",function_name="a.ns",code="200"} 12',
+      'gateway_functions_seconds_sum{function_name="a.ns",code="200"} 1.2',
+      'gateway_functions_seconds_count{function_name="a.ns",code="200"} 12',
+      'gateway_service_count{function_name="a.ns"} 3',
+      'odd{label="quote \\" and \\\\ back"} +Inf 1700000000000',
+    ].join('\n'),
+  );
+  t.equal(samples.length, 7);
+  t.same(samples[6], { name: 'odd', labels: { label: 'quote " and \\ back' }, value: Infinity });
+  t.same(metrics.aggregate(samples).get('a.ns'), { total: 12, errors: 2, secSum: 1.2, secCount: 12, replicas: 3 });
+
+  let clock = 0;
+  let text = '';
+  const history = metrics.createMetricsHistory({ fetchText: async () => text, now: () => clock, windowMs: 10_000 });
+  const scrapeAt = async (t0: number, total: number, errors: number, sum: number, count: number) => {
+    clock = t0;
+    text = [
+      `gateway_function_invocation_total{function_name="f.ns",code="200"} ${total - errors}`,
+      `gateway_function_invocation_total{function_name="f.ns",code="502"} ${errors}`,
+      `gateway_functions_seconds_sum{function_name="f.ns",code="200"} ${sum}`,
+      `gateway_functions_seconds_count{function_name="f.ns",code="200"} ${count}`,
+      'gateway_service_count{function_name="f.ns"} 2',
+    ].join('\n');
+    await history.scrape();
+  };
+  await scrapeAt(1000, 10, 0, 1, 10);
+  t.same(history.series('f.ns'), [], 'the first scrape is only a baseline');
+  await scrapeAt(3000, 30, 4, 1.5, 20);
+  t.same(history.latest('f.ns'), { t: 3000, rate: 10, errorRate: 2, latencyMs: 50, replicas: 2 });
+  await scrapeAt(5000, 30, 4, 1.5, 20);
+  t.same(history.latest('f.ns'), { t: 5000, rate: 0, errorRate: 0, latencyMs: null, replicas: 2 }, 'idle: no latency');
+  await scrapeAt(7000, 5, 0, 0.1, 5);
+  t.equal(history.latest('f.ns').rate, 2.5, 'a counter reset counts from zero');
+  await scrapeAt(20_000, 5, 0, 0.1, 5);
+  t.equal(history.series('f.ns').length, 1, 'points older than the window are dropped');
+
+  t.equal(validate.checkDns1123Label('hello-node'), null);
+  t.match(validate.checkDns1123Label('Hello'), /DNS-1123/);
+  t.match(validate.checkDns1123Label('-x'), /DNS-1123/);
+  t.match(validate.checkDns1123Label('a'.repeat(64)), /63/);
+  t.equal(validate.checkLabelKey('com.openfaas.scale.min'), null);
+  t.equal(validate.checkLabelKey('example.com/team'), null);
+  t.match(validate.checkLabelKey('bad key'), /label key/);
+  t.same(validate.parseKeyValues('A=1\n\n# note\nB = two=2', { what: 'Env' }), { values: { A: '1', B: 'two=2' }, error: null });
+  t.match(validate.parseKeyValues('A=1\nA=2', { what: 'Env' }).error, /repeated/);
+  t.match(validate.parseKeyValues('novalue', { what: 'Env' }).error, /line 1: expected KEY=VALUE/);
+  t.same(validate.parseCount('', 'Min', 1), { value: undefined, error: null });
+  t.match(validate.parseCount('0', 'Min', 1).error, /between 1/);
+  t.match(validate.parseCount('1.5', 'Min', 1).error, /whole number/);
 });

@@ -8,6 +8,12 @@ import { h, svg, setText } from './dom.js';
 const W = 300;
 const H = 90;
 const PAD_TOP = 8;
+const MIN_SPAN_MS = 60_000;
+
+function spanLabel(ms) {
+  const min = Math.round(ms / 60_000);
+  return min <= 1 ? '1 min ago' : `${min} min ago`;
+}
 
 /**
  * @param {{ key: string, label: string, unit: string, format: (v: number) => string, className?: string }} spec
@@ -53,18 +59,21 @@ export function createChart(spec) {
   return {
     el,
     update(points, now, windowMs) {
+      // Show at least a minute, growing to the full window as history builds up.
+      const span = Math.min(windowMs, Math.max(MIN_SPAN_MS, points.length ? now - points[0].t : 0));
       const values = points.map((p) => p[spec.key]);
       const finite = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
       const max = Math.max(0, ...finite);
       const top = niceCeil(max);
-      const x = (t) => ((t - (now - windowMs)) / windowMs) * W;
+      const x = (t) => ((t - (now - span)) / span) * W;
       const y = (v) => H - (top > 0 ? (v / top) * (H - PAD_TOP) : 0);
       let d = '';
       let areaD = '';
       let segment = [];
       const flush = () => {
         if (!segment.length) return;
-        const pts = segment.length === 1 ? [segment[0], [segment[0][0] + 2, segment[0][1]]] : segment;
+        // A lone point becomes a short flat stroke ending at it, so it stays visible.
+        const pts = segment.length === 1 ? [[Math.max(0, segment[0][0] - 4), segment[0][1]], segment[0]] : segment;
         d += `M${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join('L')}`;
         areaD += `M${pts[0][0].toFixed(1)},${H}L${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join('L')}L${pts[pts.length - 1][0].toFixed(1)},${H}Z`;
         segment = [];
@@ -84,13 +93,13 @@ export function createChart(spec) {
       const current = last === undefined ? '—' : spec.format(last);
       setText(value, current);
       setText(maxLabel, top > 0 ? `max ${spec.format(top)}` : '');
-      setText(axisStart, `${Math.round(windowMs / 60_000)} min`);
+      setText(axisStart, spanLabel(span));
       el.dataset.points = String(finite.length);
       el.dataset.last = last === undefined ? '' : String(last);
       graphic.setAttribute(
         'aria-label',
         finite.length
-          ? `${spec.label} over the last ${Math.round(windowMs / 60_000)} minutes: now ${current}, peak ${spec.format(max)}`
+          ? `${spec.label} over the last ${spanLabel(span).replace(' ago', '')}: now ${current}, peak ${spec.format(max)}`
           : `${spec.label}: no data yet`,
       );
     },

@@ -171,6 +171,8 @@ export function createMetricsHistory({ fetchText, intervalMs = 2000, windowMs = 
       running = false;
       clearTimeout(timer);
     },
+    /** Scrape once now (the loop calls this; tests may too). */
+    scrape,
     /** Points for `fn.ns`, oldest first. */
     series(fn) {
       return series.get(fn) ?? [];

@@ -105,8 +105,8 @@ export function mountInvoke({ api, name, ns, announce }) {
         ),
         h('details', { class: 'response-headers' }, h('summary', {}, `Headers (${res.headers.length})`), h('pre', { id: 'invoke-headers-out' }, res.headers.map(([k, v]) => `${k}: ${v}`).join('\n'))),
         h('pre', { class: 'response-body', id: 'invoke-response', tabindex: '0', 'aria-label': 'Response body' }, res.body || (asyncRadio.checked ? '(queued: empty body)' : '(empty body)')),
-        res.truncated ? h('p', { class: 'hint' }, 'Body truncated to 256 KiB.') : null,
       );
+      if (res.truncated) result.append(h('p', { class: 'hint' }, 'Body truncated to 256 KiB.'));
       announce(`Response ${res.status} in ${Math.round(res.durationMs)} milliseconds`);
     } catch (err) {
       if (err?.name === 'AbortError') return;
