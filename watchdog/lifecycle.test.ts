@@ -129,6 +129,12 @@ t.test('separate metrics listener', async (t) => {
   t.equal(m.status, 200);
   t.match(m.text, /http_requests_in_flight 0/);
   t.equal((await request(w.metricsPort!, { path: '/other' })).status, 404);
+
+  // A second watchdog on the same metrics port keeps running; metrics stay on /_/metrics.
+  const second = spawnWatchdog(t, { fprocess: 'cat', metrics_port: String(w.metricsPort) });
+  await until(() => /Metrics listener failed on port/.test(second.stderr()), 10_000, 'metrics bind failure logged');
+  const port = Number(/Listening on port: (\d+)/.exec(second.stderr())![1]);
+  t.match((await request(port, { path: '/_/metrics' })).text, /http_requests_in_flight 0/);
 });
 
 t.test('SIGTERM drain: lock removed, health 503, in-flight finishes, exit 0 (checklist 35)', async (t) => {

@@ -164,8 +164,14 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps = {}):
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('404 page not found\n');
       });
-      metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
-      logger.log(`Metrics listening on port: ${metricsPort}`);
+      try {
+        metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
+        logger.log(`Metrics listening on port: ${metricsPort}`);
+      } catch (err) {
+        // Many replicas on one host all default to 8081: keep serving, metrics stay on /_/metrics.
+        logger.log(`Metrics listener failed on port ${config.metricsPort}: ${(err as Error).message}; metrics remain at /_/metrics`);
+        metricsServer = undefined;
+      }
     }
     return { port, metricsPort };
   }

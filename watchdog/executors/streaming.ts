@@ -36,7 +36,11 @@ export function createStreamingExecutor(ctx: ExecutorContext): Executor {
         killGroup(child);
       }, config.execTimeoutMs);
     }
+    let finished = false;
     const finish = (): void => {
+      // A spawn failure emits both 'error' and 'close'.
+      if (finished) return;
+      finished = true;
       if (timer) clearTimeout(timer);
       running.delete(child);
       if (!res.writableEnded) res.end();
