@@ -84,6 +84,8 @@ export async function* podLogs(
   pods: PodRef[],
   req: LogRequest,
   signal: AbortSignal,
+  /** Follow only: reports pods that become Running later; returns a stop function. */
+  watchPods?: (onPod: (pod: PodRef) => void) => () => void,
 ): AsyncGenerator<LogMessage> {
   const query = new URLSearchParams({ timestamps: 'true' });
   if (req.follow) query.set('follow', 'true');
@@ -93,17 +95,22 @@ export async function* podLogs(
   const sinceKey = req.since ? timeKey(req.since.toISOString()) : undefined;
   const queue = new Queue<LogMessage>();
   const responses: IncomingMessage[] = [];
-  let open = pods.length;
+  const streaming = new Set<string>();
+  // With a pod source (follow), the stream stays open for pods that start later.
+  const live = req.follow === true && watchPods !== undefined;
+  let open = 0;
   const finish = () => {
-    if (--open === 0) queue.end();
+    if (--open === 0 && !live) queue.end();
   };
   const onAbort = () => {
     for (const r of responses) r.destroy();
     queue.end();
   };
   signal.addEventListener('abort', onAbort, { once: true });
-  if (pods.length === 0) queue.end();
-  for (const pod of pods) {
+  const add = (pod: PodRef, params: URLSearchParams) => {
+    if (streaming.has(pod.name) || signal.aborted) return;
+    streaming.add(pod.name);
+    open++;
     const sink = new PassThrough();
     const lines = createInterface({ input: sink, crlfDelay: Infinity });
     lines.on('line', (line) => {
@@ -113,7 +120,7 @@ export async function* podLogs(
       queue.push({ name: req.name, namespace, instance: pod.name, timestamp, text });
     });
     lines.on('close', finish);
-    const q = new URLSearchParams(query);
+    const q = new URLSearchParams(params);
     q.set('container', pod.container);
     openPodLog(kc, namespace, pod.name, q).then(
       (res) => {
@@ -125,7 +132,12 @@ export async function* podLogs(
       },
       () => sink.end(), // pod gone between list and log: no lines from it
     );
-  }
+  };
+  for (const pod of pods) add(pod, query);
+  if (pods.length === 0 && !live) queue.end();
+  // Pods started after the request: their whole log, followed.
+  const later = new URLSearchParams({ timestamps: 'true', follow: 'true' });
+  const stopWatching = live ? watchPods((pod) => add(pod, later)) : undefined;
   try {
     if (req.follow) {
       for await (const m of queue.drain()) yield m;
@@ -138,6 +150,7 @@ export async function* podLogs(
     for (const m of all.slice(start)) yield m;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    stopWatching?.();
     for (const r of responses) r.destroy();
   }
 }

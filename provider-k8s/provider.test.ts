@@ -432,9 +432,18 @@ t.test('logs: merged by time across pods, tail, since, instance, follow', async 
   await until(() => got.length === 2, 5000, 'tail of each pod');
   api.appendPodLog(NS, p2!, 'live');
   await until(() => got.includes('2:live'), 5000, 'followed line');
+  // a replica started during the follow joins the stream
+  await provider.scale('lg', 3);
+  await until(() => api.list('pods', NS).filter((p) => p.status.phase === 'Running').length === 3, 5000, 'third pod running');
+  const p3 = api.list('pods', NS).map((p) => p.metadata.name as string).find((n) => n !== p1 && n !== p2)!;
+  // its log request may not be open yet: keep writing until a line arrives
+  await until(() => {
+    api.appendPodLog(NS, p3, 'from the new pod');
+    return got.some((g) => g.endsWith(':from the new pod'));
+  }, 5000, 'line from a pod started during the follow');
   follow.abort();
   await done;
-  t.same(got.sort(), ['1:three', '2:live', '2:two']);
+  t.same(got.filter((g) => !g.endsWith(':from the new pod')).sort(), ['1:three', '2:live', '2:two']);
 });
 
 t.test('only the verbs and resources of the RBAC Role are used', async (t) => {

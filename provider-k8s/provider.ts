@@ -13,6 +13,7 @@ import type {
   V1Deployment,
   V1EndpointSlice,
   V1Namespace,
+  V1Pod,
   V1Secret,
   V1Service,
   VersionApi,
@@ -554,10 +555,49 @@ class KubernetesProvider implements K8sProvider {
       throw toProviderError(err, `pods of ${req.name}.${ns}`);
     }
     if (pods.items.length === 0 && !(await this.get(req.name, ns))) throw ProviderError.notFound(`function ${req.name}.${ns}`);
-    const refs = pods.items
-      .filter((p) => !req.instance || p.metadata?.name === req.instance)
-      .map((p) => ({ name: p.metadata?.name ?? '', container: p.spec?.containers?.find((c) => c.name === req.name)?.name ?? p.spec?.containers?.[0]?.name ?? req.name }));
-    yield* podLogs(this.kc, ns, refs, req, signal);
+    const ref = (p: V1Pod) => ({ name: p.metadata?.name ?? '', container: p.spec?.containers?.find((c) => c.name === req.name)?.name ?? p.spec?.containers?.[0]?.name ?? req.name });
+    const refs = pods.items.filter((p) => !req.instance || p.metadata?.name === req.instance).map(ref);
+    // follow without an instance also picks up replicas that start later (scale-up, rollout)
+    const watchPods = req.follow && !req.instance
+      ? (onPod: (p: { name: string; container: string }) => void) => {
+          let ctrl: AbortController | undefined;
+          let stopped = false;
+          let rv = pods.metadata?.resourceVersion ?? '';
+          const again = (delayMs: number) => {
+            if (!stopped) setTimeout(run, delayMs).unref();
+          };
+          const run = () => {
+            if (stopped) return;
+            this.watch
+              .watch(
+                `/api/v1/namespaces/${ns}/pods`,
+                { labelSelector: `${FUNCTION_LABEL}=${req.name}`, resourceVersion: rv },
+                (type: string, obj: V1Pod & { code?: number }) => {
+                  if (type === 'ERROR') {
+                    if (obj.code === 410) rv = '';
+                    return;
+                  }
+                  if (obj.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+                  if ((type === 'ADDED' || type === 'MODIFIED') && obj.status?.phase === 'Running' && !obj.metadata?.deletionTimestamp) onPod(ref(obj));
+                },
+                (err: unknown) => again(err ? this.config.watchRetryMs : 0),
+              )
+              .then(
+                (c) => {
+                  ctrl = c;
+                  if (stopped) c.abort();
+                },
+                () => again(this.config.watchRetryMs),
+              );
+          };
+          run();
+          return () => {
+            stopped = true;
+            ctrl?.abort();
+          };
+        }
+      : undefined;
+    yield* podLogs(this.kc, ns, refs, req, signal, watchPods);
   }
 
   async info(): Promise<ProviderInfo> {
