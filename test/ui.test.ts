@@ -59,6 +59,8 @@ async function startUp(t: Test, dataDir: string): Promise<Gateway> {
       FAAS_TS_LOG_LEVEL: 'warn',
       port: '0',
       metrics_port: '0',
+      // Short, so followed log streams end (as they do at write_timeout) and the UI must reconnect.
+      write_timeout: '6s',
     },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -275,6 +277,15 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   t.match(await page.getAttribute('[data-metric="rate"] svg', 'aria-label'), /Invocations over the last \d+ min: now/);
   await waitText(page, '#fn-invocations', /^1[2-9]$|^[2-9]\d$/, 10_000);
   await shot(page, '06-detail');
+
+  // The gateway ends each followed log stream at write_timeout (6 s here): the
+  // panel reconnects, shows new lines and repeats none.
+  await until(async () => Number(await page.getAttribute('#logs-panel', 'data-connections')) >= 2, 20_000, 'log stream reconnected');
+  await fetch(`${gw.url}/function/ui-hello/after-reconnect`, { method: 'POST', body: 'x' }).then((r) => r.text());
+  await waitText(page, '#log-lines', /POST \/after-reconnect - 200/, 15_000);
+  const lines = await page.locator('#log-lines li').allTextContents();
+  t.equal(lines.filter((l) => l.includes('POST /from-ui?x=1 - 200')).length, 1, 'no line is repeated after a reconnect');
+  t.equal(lines.filter((l) => l.includes('Listening on port')).length, 1, 'startup lines are not repeated either');
 
   // 9. Scale, with a confirmation dialog (Escape cancels; Enter confirms).
   await page.click('#scale-button');

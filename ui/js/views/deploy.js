@@ -182,7 +182,7 @@ export function mountDeploy(root, ctx) {
     try {
       await api.deploy(spec);
       ctx.announce(`Deployed ${spec.service}`);
-      ctx.navigate(ctx.routeHash('detail', { name: spec.service, ns: spec.namespace ?? ns }), `Deployed ${spec.service}. It is starting.`);
+      ctx.navigate(ctx.routeHash('detail', { name: spec.service, ns: spec.namespace ?? ns }), `Deployed ${spec.service}.`);
     } catch (err) {
       const fld = fieldForServerMessage(err.message);
       if (fld) setError(fld, err.message);

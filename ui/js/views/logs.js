@@ -8,6 +8,15 @@ import { h, setText } from '../dom.js';
 
 const MAX_LINES = 1000;
 
+/** Order two RFC 3339 timestamps (precision may differ between providers). */
+function compareTimestamps(a, b) {
+  if (a === b) return 0;
+  const x = Date.parse(a);
+  const y = Date.parse(b);
+  if (Number.isFinite(x) && Number.isFinite(y) && x !== y) return x < y ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function mountLogs({ api, name, ns }) {
   const list = h('ol', { class: 'log-lines', id: 'log-lines', role: 'log', 'aria-live': 'polite', 'aria-label': `Logs of ${name}`, tabindex: '0' });
   const state = h('span', { class: 'muted small', id: 'log-state' }, 'connecting…');
@@ -24,22 +33,33 @@ export function mountLogs({ api, name, ns }) {
   let paused = false;
   let closed = false;
   let lastTs = '';
-  /** Keys of the lines at lastTs, to skip them after a reconnect with since=lastTs. */
-  let atLastTs = new Set();
+  /** How many times each instance+text was shown at lastTs. */
+  let atLastTs = new Map();
+  /** After a reconnect with since=lastTs: the lines at that instant already shown, to skip once each. */
+  let replay = null;
   let retryTimer;
 
   const add = (msg) => {
     const ts = typeof msg.timestamp === 'string' ? msg.timestamp : '';
     const key = `${msg.instance ?? ''}\u0000${msg.text ?? ''}`;
-    if (ts && lastTs) {
-      if (ts < lastTs) return;
-      if (ts === lastTs && atLastTs.has(key)) return;
+    if (replay && ts) {
+      const order = compareTimestamps(ts, replay.ts);
+      if (order < 0) return;
+      if (order === 0) {
+        const left = replay.keys.get(key) ?? 0;
+        if (left > 0) {
+          replay.keys.set(key, left - 1);
+          return;
+        }
+      } else {
+        replay = null;
+      }
     }
     if (ts && ts !== lastTs) {
       lastTs = ts;
-      atLastTs = new Set();
+      atLastTs = new Map();
     }
-    if (ts) atLastTs.add(key);
+    if (ts) atLastTs.set(key, (atLastTs.get(key) ?? 0) + 1);
     const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const time = ts ? new Date(ts) : null;
     list.append(
@@ -61,8 +81,10 @@ export function mountLogs({ api, name, ns }) {
     if (closed || paused) return;
     controller = new AbortController();
     const mine = controller;
+    replay = lastTs ? { ts: lastTs, keys: new Map(atLastTs) } : null;
     setText(state, 'following');
     el.dataset.state = 'following';
+    el.dataset.connections = String(Number(el.dataset.connections ?? 0) + 1);
     try {
       for await (const msg of api.logs({ name, ns, follow: true, tail: lastTs ? undefined : 100, since: lastTs || undefined, signal: mine.signal })) {
         add(msg);
