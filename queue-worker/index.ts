@@ -7,7 +7,7 @@ export type { JetStreamConnectOptions, JetStreamQueuer, JetStreamSource, JetStre
 export { createFileQueue } from './file-queue.js';
 export type { FileQueue, FileQueueOptions, FileQueueStats } from './file-queue.js';
 export { createQueueWorker } from './worker.js';
-export type { QueueWorker, QueueWorkerOptions, WorkerStats, WorkerLogger } from './worker.js';
+export type { QueueWorker, QueueWorkerOptions, WorkerStats, WorkerLogger, Clock } from './worker.js';
 export { createGatewayInvoker, createCallbacks, WORKER_USER_AGENT } from './invoker.js';
 export type { Invoke, InvokeRequest, InvokeResult, HttpInvoker, Callbacks, CallbackPayload } from './invoker.js';
 export { decodeQueueRequest, goUrlToString, invocationPath } from './message.js';

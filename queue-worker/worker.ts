@@ -24,6 +24,23 @@ import type { Delivery, QueueSource } from './source.js';
 
 export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
+/** Time source for durations, heartbeats and the drain deadline (tests may pass their own). */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const h = setTimeout(fn, ms);
+    h.unref();
+    return h;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export interface QueueWorkerOptions {
   source: QueueSource;
   /** Invoke through `POST {gatewayUrl}/function/...`. Either this or `invoke`. */
@@ -47,6 +64,7 @@ export interface QueueWorkerOptions {
   logger?: WorkerLogger;
   /** Metrics go here; a fresh Registry when omitted. */
   registry?: Registry;
+  clock?: Clock;
 }
 
 export interface WorkerStats {
@@ -69,7 +87,7 @@ interface Held {
   delivery: Delivery;
   decoded: DecodedRequest;
   receivedAt: number;
-  heartbeat: NodeJS.Timeout | undefined;
+  heartbeat: unknown;
 }
 
 export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
@@ -90,6 +108,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
   const log: WorkerLogger = opts.logger ?? pino({ level: 'silent' });
   const registry = opts.registry ?? new Registry();
+  const clock = opts.clock ?? systemClock;
   const metrics: WorkerMetrics = createWorkerMetrics(registry, source.pending?.bind(source));
 
   let invoke: Invoke;
@@ -119,16 +138,20 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   };
 
   function hold(delivery: Delivery, decoded: DecodedRequest): Held {
-    const held: Held = { delivery, decoded, receivedAt: Date.now(), heartbeat: undefined };
+    const held: Held = { delivery, decoded, receivedAt: clock.now(), heartbeat: undefined };
     if (heartbeatMs > 0) {
-      held.heartbeat = setInterval(() => delivery.working(), heartbeatMs);
-      held.heartbeat.unref();
+      const beat = () => {
+        delivery.working();
+        held.heartbeat = clock.setTimeout(beat, heartbeatMs);
+      };
+      held.heartbeat = clock.setTimeout(beat, heartbeatMs);
     }
     return held;
   }
 
   function release(held: Held): void {
-    if (held.heartbeat) clearInterval(held.heartbeat);
+    if (held.heartbeat !== undefined) clock.clearTimeout(held.heartbeat);
+    held.heartbeat = undefined;
   }
 
   function track(p: Promise<void>): void {
@@ -213,7 +236,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     const fn = decoded.request.Function;
     const startNs = headerValue(decoded.headers, 'x-start-time');
     if (startNs && /^\d+$/.test(startNs)) {
-      const latency = (Date.now() - Number(BigInt(startNs) / 1_000_000n)) / 1000;
+      const latency = (clock.now() - Number(BigInt(startNs) / 1_000_000n)) / 1000;
       if (latency >= 0) metrics.queueLatencySeconds.observe({ function: fn }, latency);
     }
     metrics.inFlight.inc({ function: fn });
@@ -265,7 +288,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         status,
         headers: result?.headers ?? {},
         body: result?.body ?? Buffer.alloc(0),
-        durationSeconds: (Date.now() - held.receivedAt) / 1000,
+        durationSeconds: (clock.now() - held.receivedAt) / 1000,
       });
       metrics.callbacks.inc({ result: cb.ok ? 'success' : 'failed' });
       if (!cb.ok) log.warn({ ...ctx, callbackStatus: cb.status, err: cb.error }, 'callback failed');
@@ -302,7 +325,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
       } catch (err) {
         if (stopping) break;
         log.error({ err }, 'queue source failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise<void>((r) => clock.setTimeout(r, 500));
         continue;
       }
       if (!d) break;
@@ -337,12 +360,12 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
         }),
       );
       const drained = Promise.all([...running]);
-      let timer: NodeJS.Timeout | undefined;
+      let timer: unknown;
       const timedOut = await Promise.race([
         drained.then(() => false),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainTimeoutMs))),
+        new Promise<boolean>((r) => (timer = clock.setTimeout(() => r(true), drainTimeoutMs))),
       ]);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (timedOut) {
         log.warn({ running: running.size }, 'drain timeout: aborting running invocations');
         for (const a of aborts) a.abort(new Error('queue worker draining'));
