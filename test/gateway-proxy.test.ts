@@ -98,6 +98,10 @@ t.test('method, sub-path, query, headers and call ids reach the function', async
   t.equal(seen.headers['user-agent'], 'tester/1');
   t.equal(seen.headers['x-forwarded-for'], '10.0.0.1', 'existing X-Forwarded-For kept');
 
+  const twice = await request(`${gw.url}/function/echo`, { headers: { 'x-start-time': '1' } });
+  const startSeen = ((await twice.body.json()) as { headers: Record<string, string> }).headers['x-start-time'];
+  t.match(startSeen, /^1, \d{19}$/, 'X-Start-Time is appended to a client value');
+
   const raw = await rawRequest(gw.url, '/function/echo', 'X-Hop: secret\r\nKeep-Alive: timeout=5\r\nConnection: x-hop\r\n');
   const echoed = JSON.parse(raw.slice(raw.indexOf('{'), raw.lastIndexOf('}') + 1)) as { headers: Record<string, string> };
   t.notOk(echoed.headers['x-hop'], 'headers named in Connection are dropped');
