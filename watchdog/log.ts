@@ -7,6 +7,8 @@ import type { Readable, Writable } from 'node:stream';
 export interface Logger {
   /** One watchdog message, prefixed with date and time. */
   log(msg: string): void;
+  /** Write out anything batched (call before exiting). */
+  flush?(): void;
 }
 
 export interface LogSinks {
@@ -25,11 +27,37 @@ export function timestamp(d = new Date()): string {
   )}:${pad(d.getSeconds())}`;
 }
 
+/**
+ * Lines logged in the same turn of the event loop go out in one write: under
+ * load the per-request log line would otherwise cost a syscall per request.
+ */
 export function createLogger(out: Writable): Logger {
+  let batch = '';
+  let scheduled = false;
+  let stamp = '';
+  let stampSecond = -1;
+  const flush = (): void => {
+    scheduled = false;
+    if (batch === '') return;
+    const text = batch;
+    batch = '';
+    out.write(text);
+  };
   return {
     log(msg) {
-      out.write(`${timestamp()} ${msg}\n`);
+      const now = Date.now();
+      const second = Math.floor(now / 1000);
+      if (second !== stampSecond) {
+        stampSecond = second;
+        stamp = timestamp(new Date(now));
+      }
+      batch += `${stamp} ${msg}\n`;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
+    flush,
   };
 }
 

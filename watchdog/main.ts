@@ -15,17 +15,23 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     process.exit(0);
   }
   const logger = createLogger(process.stderr);
+  const exit = (code: number): never => {
+    logger.flush?.();
+    process.exit(code);
+  };
   logger.log(versionLine);
 
   let config: WatchdogConfig;
   try {
     config = loadConfig(env, { cwd: process.cwd() });
   } catch (err) {
+    logger.flush?.();
     process.stderr.write(`Error loading config: ${(err as Error).message}\n`);
     process.exit(1);
   }
 
   if (argv.includes('-run-healthcheck') || argv.includes('--run-healthcheck')) {
+    logger.flush?.();
     if (lockFilePresent(config.lockPath)) process.exit(0);
     process.stderr.write('unable to find lock file.\n');
     process.exit(1);
@@ -34,27 +40,27 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const watchdog = createWatchdog(config, {
     logger,
     onFatal: (code) => {
-      watchdog.close().finally(() => process.exit(code));
+      watchdog.close().finally(() => exit(code));
     },
   });
   process.once('SIGTERM', () => {
     watchdog.shutdown().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: Error) => {
         logger.log(`Shutdown error: ${err.message}`);
-        process.exit(1);
+        exit(1);
       },
     );
   });
   process.once('SIGINT', () => {
-    watchdog.close().finally(() => process.exit(130));
+    watchdog.close().finally(() => exit(130));
   });
   try {
     await watchdog.start();
   } catch (err) {
     logger.log(`Error starting watchdog: ${(err as Error).message}`);
     await watchdog.close().catch(() => {});
-    process.exit(1);
+    exit(1);
   }
 }
 
