@@ -1,6 +1,7 @@
 /** Demultiplexing Docker's log stream and parsing service log lines. */
 import t from 'tap';
 import { lastLines, LogDemuxer, parseLogLine, timeKey } from './logs.js';
+import { dockerSince } from './provider.js';
 
 function frame(stream: 1 | 2, text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');
@@ -51,4 +52,10 @@ t.test('lastLines: time order across tasks, then the last N', async (t) => {
   t.same(lastLines(msgs, 2).map((x) => x.text), ['c', 'd']);
   t.same(lastLines(msgs, 0).length, 4, '0 means unlimited');
   t.equal(timeKey('2026-01-01T00:00:01.5Z'), '2026-01-01T00:00:01.500000000');
+});
+
+t.test('since is sent as seconds.nanoseconds', async (t) => {
+  t.equal(dockerSince(new Date(1795838018676)), '1795838018.676000000');
+  t.equal(dockerSince(new Date(1795838018005)), '1795838018.005000000', 'not .5 s');
+  t.equal(dockerSince(new Date(1795838018000)), '1795838018.000000000');
 });

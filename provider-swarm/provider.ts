@@ -105,6 +105,16 @@ function isOutOfSequence(err: unknown): boolean {
   return /update out of sequence/i.test(dockerMessage(err));
 }
 
+/**
+ * Docker's `since` is `<seconds>.<nanoseconds>`: the daemon reads the part after the
+ * dot as a nanosecond count, not as a decimal fraction, so it must have 9 digits.
+ */
+export function dockerSince(d: Date): string {
+  const ms = d.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return `${seconds}.${String((ms - seconds * 1000) * 1e6).padStart(9, '0')}`;
+}
+
 const noopLogger: SwarmLogger = { info() {}, warn() {}, debug() {} };
 
 interface RunningTask {
@@ -612,7 +622,7 @@ class SwarmFunctionProvider implements SwarmProvider {
     const svc = await this.findService(req.name, ns);
     if (!svc) throw ProviderError.notFound(`function ${req.name} in namespace ${ns}`);
     const opts: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, details: true, follow: Boolean(req.follow) };
-    if (req.since) opts.since = (req.since.getTime() / 1000).toFixed(3);
+    if (req.since) opts.since = dockerSince(req.since);
     if (req.tail && req.tail > 0) opts.tail = req.tail;
     if (req.follow) opts.abortSignal = signal;
     let result: unknown;
