@@ -4,11 +4,12 @@
 // Screenshots of every page go to .tap/ui-screenshots/ (not committed).
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { killGroup, until } from './helpers.js';
 
@@ -183,6 +184,24 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   t.match(page.url(), /#\/functions\?ns=staging$/);
   await shot(page, '02-namespace-staging');
   await page.selectOption('#namespace', 'openfaas-fn');
+  await page.locator('tr[data-function="hello-node"]').waitFor();
+
+  // Keyboard: the skip link comes first and shows a focus ring; Tab reaches a function link, Enter opens it.
+  await page.reload();
+  await page.locator('tr[data-function="hello-node"]').waitFor();
+  await page.keyboard.press('Tab');
+  t.equal(await page.evaluate('document.activeElement.id'), 'skip-link');
+  t.not(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle'), 'none', 'visible focus ring');
+  await page.keyboard.press('Enter');
+  t.equal(await page.evaluate('document.activeElement.id'), 'main', 'the skip link moves focus to the content');
+  for (let i = 0; i < 10 && (await page.evaluate('document.activeElement.textContent')) !== 'echo-python'; i++) {
+    await page.keyboard.press('Tab');
+  }
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/#\/function\/echo-python\?ns=openfaas-fn$/);
+  t.equal(await page.evaluate('document.activeElement.tagName + ":" + document.activeElement.textContent.trim()'), 'H1:echo-python', 'focus moves to the new page heading');
+  await waitText(page, '#fn-status', /^Ready$/);
+  await page.goBack();
   await page.locator('tr[data-function="hello-node"]').waitFor();
 
   // 4. Deploy form: client-side errors inline, then the gateway's 400, then a real deploy.
@@ -395,4 +414,29 @@ t.test('ui modules: Prometheus parsing, rates from counters, form validation', a
   t.same(validate.parseCount('', 'Min', 1), { value: undefined, error: null });
   t.match(validate.parseCount('0', 'Min', 1).error, /between 1/);
   t.match(validate.parseCount('1.5', 'Min', 1).error, /whole number/);
+});
+
+t.test('ui assets: small, no external URLs, relative module imports', async (t) => {
+  const root = join(repo, 'ui');
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  walk(root);
+  t.ok(files.some((f) => f.endsWith('index.html')), 'index.html');
+  const gzipped = files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+  t.ok(gzipped <= 200 * 1024, `total gzipped size ${gzipped} B is at most 200 KB`);
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    const rel = f.slice(root.length + 1);
+    t.notMatch(text, /(src|href)\s*=\s*["']?(https?:)?\/\//i, `${rel}: no absolute src/href`);
+    t.notMatch(text, /url\(\s*["']?(https?:)?\/\//i, `${rel}: no absolute CSS url()`);
+    for (const m of text.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+      t.match(m[1], /^\.\.?\//, `${rel}: import ${m[1]} is relative`);
+    }
+  }
 });

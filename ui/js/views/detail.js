@@ -46,7 +46,7 @@ export function mountDetail(root, ctx) {
     h(
       'div',
       { class: 'page-head' },
-      h('h1', {}, name, ' ', badgeSlot),
+      h('div', { class: 'title' }, h('h1', {}, name), badgeSlot),
       h('div', { class: 'page-actions' }, scaleBtn, deleteBtn),
     ),
     status,
