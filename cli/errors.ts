@@ -17,6 +17,8 @@ export const CliErrorCodes = {
   CLI_ERR_DEPLOY: { exitCode: 1, description: 'deploy failed' },
   /** The gateway's admin credentials cannot be created or read. */
   CLI_ERR_CREDENTIALS: { exitCode: 1, description: 'admin credentials unavailable' },
+  /** The gateway refused a client command (list, deploy, invoke, ...) or cannot be reached. */
+  CLI_ERR_GATEWAY: { exitCode: 1, description: 'gateway request failed' },
   /** A component this command needs is not available in this build. */
   CLI_ERR_UNSUPPORTED: { exitCode: 1, description: 'not supported' },
 } as const;

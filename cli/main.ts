@@ -9,12 +9,15 @@
  *   faas-ts watchdog  the function watchdog (fwatchdog)
  *   faas-ts queue-worker  async invocation worker (NATS JetStream or a file queue)
  *   faas-ts version
+ *
+ * Server components are imported when their command runs, so client commands
+ * start quickly.
  */
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BundleStore } from '../provider-local/index.js';
-import { loadWorkerConfig, startQueueWorker } from '../queue-worker/index.js';
 import { buildStack } from './build.js';
+import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand, type ClientIo } from './client-cmd.js';
 import {
   BUILD_USAGE,
   findRepoRoot,
@@ -30,10 +33,7 @@ import {
   type Runtime,
 } from './config.js';
 import { CliError } from './errors.js';
-import { runGatewayOnly } from './gateway-cmd.js';
 import { loadStack } from './stack.js';
-import { runUp } from './up.js';
-import { runWatchdog } from './watchdog-cmd.js';
 
 const USAGE = `Usage: faas-ts <command> [options]
 
@@ -44,6 +44,8 @@ Commands:
   watchdog   run the function watchdog (fwatchdog); configured by env like of-watchdog
   queue-worker  run the async invocation worker; configured by env like nats-queue-worker
   version    print the version
+
+${CLIENT_USAGE}
 
 Run "faas-ts <command> --help" for a command's options.`;
 
@@ -93,6 +95,18 @@ function wantsHelp(argv: readonly string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');
 }
 
+const clientIo: ClientIo = {
+  print: (line) => process.stdout.write(`${line}\n`),
+  write: (data) => process.stdout.write(data),
+  warn: (line) => process.stderr.write(`${line}\n`),
+  async readStdin() {
+    if (process.stdin.isTTY) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  },
+};
+
 async function main(argv: readonly string[]): Promise<number> {
   const rt: Runtime = { env: process.env, cwd: process.cwd(), repoRoot: findRepoRoot(), execPath: process.execPath };
   const [command, ...rest] = argv;
@@ -106,6 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const config = loadUpConfig(rest, rt);
       const logger = makeLogger(config.logLevel);
+      const { runUp } = await import('./up.js');
       return shutdownOnSignal(logger).serve(() => runUp(config, { print, logger, env: rt.env }));
     }
     case 'build': {
@@ -130,6 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const config = loadGatewayOnlyConfig(rest, rt);
       const logger = makeLogger(config.logLevel);
+      const { runGatewayOnly } = await import('./gateway-cmd.js');
       return shutdownOnSignal(logger).serve(async () => {
         const handle = await runGatewayOnly(config, logger);
         print(`Gateway: ${handle.url} → provider ${config.providerUrl}`);
@@ -137,14 +153,17 @@ async function main(argv: readonly string[]): Promise<number> {
         return handle;
       });
     }
-    case 'watchdog':
+    case 'watchdog': {
+      const { runWatchdog } = await import('./watchdog-cmd.js');
       return runWatchdog(rest, rt);
+    }
     case 'queue-worker': {
       if (wantsHelp(rest)) {
         print(QUEUE_WORKER_USAGE);
         return 0;
       }
       const { logLevel } = loadQueueWorkerArgs(rest, rt);
+      const { loadWorkerConfig, startQueueWorker } = await import('../queue-worker/index.js');
       const config = loadWorkerConfig({ ...rt.env });
       const logger = makeLogger(config.debug ? 'debug' : logLevel);
       return shutdownOnSignal(logger).serve(async () => {
@@ -166,6 +185,13 @@ async function main(argv: readonly string[]): Promise<number> {
       print(USAGE);
       return command === undefined ? 2 : 0;
     default:
+      if ((CLIENT_COMMANDS as readonly string[]).includes(command)) {
+        if (wantsHelp(rest)) {
+          print(CLIENT_USAGE);
+          return 0;
+        }
+        return runClientCommand(command, rest, rt, clientIo);
+      }
       throw new CliError('CLI_ERR_USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   }
 }
