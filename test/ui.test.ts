@@ -174,6 +174,9 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   await waitText(page, 'tr[data-function="sieve"] td:nth-child(4)', /^[1-9]/, 10_000);
   t.pass('the invocation count refreshes live');
   await shot(page, '01-functions');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, '01-functions-dark', false);
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // 3. Namespace switcher.
   const options = await page.locator('#namespace option').allTextContents();

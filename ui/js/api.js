@@ -153,6 +153,10 @@ export function createApi(root = new URL('../../', import.meta.url)) {
         signal,
         redirect: 'manual',
       });
+      if (res.type === 'opaqueredirect') {
+        // Browsers hide redirect responses from scripts; say so instead of showing status 0.
+        return { status: 0, statusText: 'redirect (not followed; a browser hides its status and Location)', headers: [], body: '', truncated: false, durationMs: performance.now() - started };
+      }
       const limit = 256 * 1024;
       const text = await res.text();
       const durationMs = performance.now() - started;

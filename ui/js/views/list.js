@@ -41,6 +41,7 @@ export function mountList(root, ctx) {
     tbody,
   );
 
+  const tableWrap = h('div', { class: 'table-wrap' }, table);
   root.append(
     h(
       'div',
@@ -50,7 +51,7 @@ export function mountList(root, ctx) {
     ),
     status,
     h('div', { class: 'toolbar' }, h('label', { for: 'fn-filter' }, 'Filter'), filter),
-    h('div', { class: 'table-wrap' }, table),
+    tableWrap,
     empty,
   );
 
@@ -128,7 +129,7 @@ export function mountList(root, ctx) {
     }
     setText(count, `(${visible.length}${visible.length !== functions.length ? ` of ${functions.length}` : ''})`);
     empty.hidden = functions.length !== 0;
-    table.hidden = functions.length === 0;
+    tableWrap.hidden = functions.length === 0;
   };
 
   let failing = false;
