@@ -286,4 +286,5 @@ t.test('faas-ts up: a busy port fails cleanly (exit 1, nothing left running)', a
   t.notMatch(run.stdout(), /^Gateway:/m, 'no banner');
   await until(() => processesUnder(base).length === 0, 5000, 'replicas gone').catch(() => undefined);
   t.same(processesUnder(base), [], 'the replicas started before the failure are stopped');
+  t.notOk(existsSync(join(base, 'data', 'gateway-secrets', 'basic-auth-password')), 'the unshown password is not kept');
 });
