@@ -1,4 +1,5 @@
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { CliError, CliErrorCodes } from './errors.js';
 
 t.test('every code is well-formed and documented', async (t) => {
@@ -26,4 +27,13 @@ t.test('CliError carries code, exit code, problems and cause', async (t) => {
   t.ok(CliError.is({ name: 'CliError', code: 'CLI_ERR_STACK' }), 'works across module copies');
   t.notOk(CliError.is({ name: 'CliError', code: 'NOPE' }));
   t.notOk(CliError.is(new Error('x')));
+});
+
+t.test('README documents exactly the CLI error codes, with their exit codes', async (t) => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const documented = [...readme.matchAll(/^\| `(CLI_ERR_[A-Z_]+)` \| (\d) \|/gm)].map((m) => [m[1], Number(m[2])]);
+  t.same(
+    documented,
+    Object.entries(CliErrorCodes).map(([code, info]) => [code, info.exitCode]),
+  );
 });

@@ -19,8 +19,6 @@ export const CliErrorCodes = {
   CLI_ERR_CREDENTIALS: { exitCode: 1, description: 'admin credentials unavailable' },
   /** The gateway refused a client command (list, deploy, invoke, ...) or cannot be reached. */
   CLI_ERR_GATEWAY: { exitCode: 1, description: 'gateway request failed' },
-  /** A component this command needs is not available in this build. */
-  CLI_ERR_UNSUPPORTED: { exitCode: 1, description: 'not supported' },
 } as const;
 
 export type CliErrorCode = keyof typeof CliErrorCodes;
