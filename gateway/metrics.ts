@@ -1,9 +1,14 @@
 /**
  * Gateway metrics (spec §6) on the gateway's own prom-client Registry.
  * `function_name` is always `fn.ns`. Invocation counts for GET
- * /system/functions come from the same counter, so no Prometheus query is needed.
+ * /system/functions come from the same numbers, so no Prometheus query is needed.
+ *
+ * The three invocation families are recorded as plain numbers on the hot path
+ * and turned into samples only when scraped (custom collectors on the
+ * registry): prom-client's own Counter/Histogram hash the label set on every
+ * update, which cost several µs per proxied request.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Provider } from '../provider/index.js';
 
@@ -12,47 +17,81 @@ export const INVOCATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 /** How long a scrape waits for the provider when refreshing gateway_service_count. */
 const SERVICE_COUNT_TIMEOUT_MS = 5_000;
 
-interface CompletedChild {
-  inc(): void;
+/** One (function, status code) pair. `buckets[i]` counts observations in (le[i-1], le[i]]; the last slot is +Inf. */
+interface Series {
+  fn: string;
+  code: string;
+  count: number;
+  sum: number;
+  buckets: number[];
 }
-interface ObserveChild {
-  observe(v: number): void;
+
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+type MetricType = 'counter' | 'histogram';
+
+/** A metric family computed at scrape time, in the shape prom-client's Registry reads. */
+function family(name: string, help: string, type: MetricType, samples: () => Sample[], reset: () => void): Metric {
+  const collector = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    async get() {
+      return { name, help, type, values: samples(), aggregator: 'sum' };
+    },
+    reset,
+  };
+  return collector as unknown as Metric;
 }
 
 export class GatewayMetrics {
   readonly registry: Registry;
-  private readonly total: Counter<'function_name' | 'code'>;
-  private readonly seconds: Histogram<'function_name' | 'code'>;
-  private readonly started: Counter<'function_name'>;
+  private readonly series = new Map<string, Series>();
+  private readonly started = new Map<string, number>();
   /** Per fn.ns total of completed invocations (feeds invocationCount). */
   private readonly counts = new Map<string, number>();
-  /** Cached label children: the hot path avoids re-hashing label sets. */
-  private readonly children = new Map<string, { total: CompletedChild; seconds: ObserveChild }>();
-  private readonly startedChildren = new Map<string, CompletedChild>();
 
   constructor(registry: Registry, provider: Provider, logger?: Logger) {
     this.registry = registry;
     // The registry may be shared (e.g. with the queue worker): default metrics once per registry.
     if (!registry.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register: registry });
-    this.total = new Counter({
-      name: 'gateway_function_invocation_total',
-      help: 'Completed synchronous function invocations',
-      labelNames: ['function_name', 'code'],
-      registers: [registry],
-    });
-    this.seconds = new Histogram({
-      name: 'gateway_functions_seconds',
-      help: 'Duration of synchronous function invocations in seconds',
-      labelNames: ['function_name', 'code'],
-      buckets: INVOCATION_BUCKETS,
-      registers: [registry],
-    });
-    this.started = new Counter({
-      name: 'gateway_function_invocation_started',
-      help: 'Synchronous function invocations started',
-      labelNames: ['function_name'],
-      registers: [registry],
-    });
+
+    const resetInvocations = () => {
+      this.series.clear();
+      this.counts.clear();
+    };
+    registry.registerMetric(
+      family(
+        'gateway_function_invocation_total',
+        'Completed synchronous function invocations',
+        'counter',
+        () => [...this.series.values()].map((s) => ({ labels: { function_name: s.fn, code: s.code }, value: s.count })),
+        resetInvocations,
+      ),
+    );
+    registry.registerMetric(
+      family(
+        'gateway_functions_seconds',
+        'Duration of synchronous function invocations in seconds',
+        'histogram',
+        () => [...this.series.values()].flatMap(histogramSamples),
+        resetInvocations,
+      ),
+    );
+    registry.registerMetric(
+      family(
+        'gateway_function_invocation_started',
+        'Synchronous function invocations started',
+        'counter',
+        () => [...this.started].map(([fn, value]) => ({ labels: { function_name: fn }, value })),
+        () => this.started.clear(),
+      ),
+    );
     new Gauge({
       name: 'gateway_service_count',
       help: 'Desired replicas per function',
@@ -72,24 +111,21 @@ export class GatewayMetrics {
   }
 
   invocationStarted(fn: string): void {
-    let c = this.startedChildren.get(fn);
-    if (!c) {
-      c = this.started.labels(fn);
-      this.startedChildren.set(fn, c);
-    }
-    c.inc();
+    this.started.set(fn, (this.started.get(fn) ?? 0) + 1);
   }
 
   invocationCompleted(fn: string, statusCode: number, seconds: number): void {
     const key = `${fn} ${statusCode}`;
-    let c = this.children.get(key);
-    if (!c) {
-      const code = String(statusCode);
-      c = { total: this.total.labels(fn, code), seconds: this.seconds.labels(fn, code) };
-      this.children.set(key, c);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { fn, code: String(statusCode), count: 0, sum: 0, buckets: new Array<number>(INVOCATION_BUCKETS.length + 1).fill(0) };
+      this.series.set(key, s);
     }
-    c.total.inc();
-    c.seconds.observe(seconds);
+    s.count++;
+    s.sum += seconds;
+    let i = 0;
+    while (i < INVOCATION_BUCKETS.length && seconds > INVOCATION_BUCKETS[i]!) i++;
+    s.buckets[i]!++;
     this.counts.set(fn, (this.counts.get(fn) ?? 0) + 1);
   }
 
@@ -97,6 +133,21 @@ export class GatewayMetrics {
   invocationCount(fn: string): number {
     return this.counts.get(fn) ?? 0;
   }
+}
+
+/** Cumulative `_bucket` samples plus `_sum` and `_count`, as prom-client's Histogram exports them. */
+function histogramSamples(s: Series): Sample[] {
+  const name = 'gateway_functions_seconds';
+  const out: Sample[] = [];
+  let cumulative = 0;
+  INVOCATION_BUCKETS.forEach((le, i) => {
+    cumulative += s.buckets[i]!;
+    out.push({ labels: { le, function_name: s.fn, code: s.code }, value: cumulative, metricName: `${name}_bucket` });
+  });
+  out.push({ labels: { le: '+Inf', function_name: s.fn, code: s.code }, value: s.count, metricName: `${name}_bucket` });
+  out.push({ labels: { function_name: s.fn, code: s.code }, value: s.sum, metricName: `${name}_sum` });
+  out.push({ labels: { function_name: s.fn, code: s.code }, value: s.count, metricName: `${name}_count` });
+  return out;
 }
 
 async function desiredReplicas(provider: Provider): Promise<Map<string, number>> {

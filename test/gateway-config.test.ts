@@ -9,6 +9,8 @@ import { wakeReplicas } from '../gateway/scale-from-zero.js';
 import { goArch } from '../gateway/routes/system-info.js';
 import { mapError } from '../gateway/http-errors.js';
 import { createRequire } from 'node:module';
+import { Registry } from 'prom-client';
+import { GatewayMetrics } from '../gateway/metrics.js';
 import { ProviderError, functionDeploymentSchema, scaleServiceRequestSchema, type Provider } from '../provider/index.js';
 import { buildGateway } from '../gateway/index.js';
 import { compileSubset, type SubsetSchema } from '../gateway/validate.js';
@@ -218,4 +220,39 @@ t.test('compileSubset validates the provider schemas without ajv', async (t) => 
   t.equal(res.body, "invalid request: body must have required property 'service'\n");
   const loaded = Object.keys(createRequire(import.meta.url).cache);
   t.notOk(loaded.some((k) => k.includes('/@fastify/ajv-compiler/')), 'Fastify never loads its ajv compiler');
+});
+
+t.test('GatewayMetrics exposition: counters and cumulative histogram buckets', async (t) => {
+  const registry = new Registry();
+  const provider = {
+    defaultNamespace: 'openfaas-fn',
+    namespaces: async () => ['openfaas-fn'],
+    list: async () => [{ name: 'f', image: 'i', namespace: 'openfaas-fn', replicas: 2 }],
+  } as unknown as Provider;
+  const m = new GatewayMetrics(registry, provider);
+  for (const s of [0.003, 0.005, 0.2, 20]) {
+    m.invocationStarted('f.ns');
+    m.invocationCompleted('f.ns', 200, s);
+  }
+  m.invocationStarted('f.ns');
+  m.invocationCompleted('f.ns', 502, 0.01);
+  t.equal(m.invocationCount('f.ns'), 5);
+  const text = await registry.metrics();
+  t.match(text, '# TYPE gateway_function_invocation_total counter');
+  t.match(text, 'gateway_function_invocation_total{function_name="f.ns",code="200"} 4');
+  t.match(text, 'gateway_function_invocation_total{function_name="f.ns",code="502"} 1');
+  t.match(text, 'gateway_function_invocation_started{function_name="f.ns"} 5');
+  t.match(text, '# TYPE gateway_functions_seconds histogram');
+  t.match(text, 'gateway_functions_seconds_bucket{le="0.005",function_name="f.ns",code="200"} 2');
+  t.match(text, 'gateway_functions_seconds_bucket{le="0.25",function_name="f.ns",code="200"} 3');
+  t.match(text, 'gateway_functions_seconds_bucket{le="10",function_name="f.ns",code="200"} 3');
+  t.match(text, 'gateway_functions_seconds_bucket{le="+Inf",function_name="f.ns",code="200"} 4');
+  t.match(text, 'gateway_functions_seconds_sum{function_name="f.ns",code="200"} 20.208');
+  t.match(text, 'gateway_functions_seconds_count{function_name="f.ns",code="200"} 4');
+  t.match(text, 'gateway_service_count{function_name="f.openfaas-fn"} 2');
+  t.match(text, 'process_cpu_user_seconds_total');
+  const json = await registry.getMetricsAsJSON();
+  t.ok(json.some((j) => j.name === 'gateway_functions_seconds'), 'JSON export works too');
+  registry.resetMetrics();
+  t.notMatch(await registry.metrics(), 'gateway_function_invocation_total{');
 });
