@@ -8,6 +8,7 @@ declare -A needed=(
   [nats-server]=nats-server
   [dockerd]=docker.io
   [chromium]=chromium
+  [mosquitto]=mosquitto
 )
 missing=()
 for cmd in "${!needed[@]}"; do
