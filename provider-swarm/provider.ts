@@ -375,6 +375,8 @@ class SwarmFunctionProvider implements SwarmProvider {
         .map(async (t) => {
           seen.add(t.ID);
           const baseUrl = this.taskUrl(t);
+          // Outside vip mode a task is reachable only through its own address: none yet, not ready.
+          if (this.config.endpointMode !== 'vip' && !baseUrl) return;
           if (this.config.probeHealth && baseUrl && !(await this.probe(t.ID, t.ServiceID, baseUrl))) return;
           const arr = out.get(t.ServiceID) ?? [];
           arr.push({ id: t.ID, baseUrl });
