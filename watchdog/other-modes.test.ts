@@ -27,7 +27,7 @@ t.test('inproc: event, return values, context', async (t) => {
   t.equal(f.text, 'went wrong');
 
   const th = await request(w.port, { path: '/throw' });
-  t.equal(th.status, 200, 'thrown error keeps the current status (template quirk)');
+  t.equal(th.status, 500, 'a thrown error answers 500 (as templates/node20/index.js), not the upstream template quirk of 200');
   t.equal(th.text, 'Error: boom');
   await until(() => /Error: boom/.test(w.stderr()), 5000, 'error logged to stderr');
   t.equal(w.proc.exitCode, null, 'watchdog survives a throwing handler');

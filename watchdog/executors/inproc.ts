@@ -236,7 +236,9 @@ export function createInprocExecutor(ctx: ExecutorContext): Executor {
       const result = await handler!(event, context);
       if (!context.cbCalled) context.succeed(result);
     } catch (err) {
-      context.statusCode = context.statusCode || 500;
+      // Upstream's node template keeps 200 here (a quirk); a thrown error is a
+      // failure, and retries, metrics and autoscaling rely on seeing a 5xx.
+      if (context.statusCode === 200) context.statusCode = 500;
       if (!answered) {
         answered = true;
         ctx.sinks.stderr.write(`${err instanceof Error ? err.stack ?? String(err) : String(err)}\n`);
