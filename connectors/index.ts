@@ -1,0 +1,7 @@
+/** Public surface of the event connectors (MQTT topics → functions, CoAP → functions). */
+export { createMqttConnector, CONNECTOR_HEADER } from './mqtt/connector.js';
+export type { MqttConnector, MqttConnectorOptions, MqttConnectorStatus } from './mqtt/connector.js';
+export { bindingsFor, filterCovers, isValidFilter, minimalFilters, parseTopicAnnotation, topicMatches } from './mqtt/topics.js';
+export type { Binding } from './mqtt/topics.js';
+export { ConnectorError, ConnectorErrorCodes, type ConnectorErrorCode } from './errors.js';
+export type { ConnectorLogger } from './logger.js';
