@@ -24,6 +24,7 @@ import { installRouterBehaviour, methodNotAllowed } from './router.js';
 import { asyncFunctionRoutes } from './routes/async-function.js';
 import { createInvokeHandler, functionProxyRoutes, isInvocationUrl } from './routes/function-proxy.js';
 import { opsRoutes } from './routes/ops.js';
+import { systemAlertRoutes } from './routes/system-alert.js';
 import { systemFunctionRoutes } from './routes/system-functions.js';
 import { systemInfoRoutes } from './routes/system-info.js';
 import { systemLogRoutes } from './routes/system-logs.js';
@@ -31,6 +32,7 @@ import { systemNamespaceRoutes } from './routes/system-namespaces.js';
 import { systemSecretRoutes } from './routes/system-secrets.js';
 import { uiRoutes } from './routes/ui.js';
 import { createEndpointResolver } from './scale-from-zero.js';
+import { createScaling } from './scaling/index.js';
 import { subsetValidatorCompiler } from './validate.js';
 
 export interface GatewayDeps {
@@ -53,6 +55,7 @@ const KNOWN_ROUTES: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['/system/function/:name', ['GET']],
   ['/system/scale-function/:name', ['POST']],
   ['/system/info', ['GET']],
+  ['/system/alert', ['POST']],
   ['/system/secrets', ['GET', 'POST', 'PUT', 'DELETE']],
   ['/system/logs', ['GET']],
   ['/system/namespaces', ['GET']],
@@ -110,6 +113,16 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
       timeoutMs: config.scaleFromZeroTimeoutMs,
     }),
   };
+
+  // Alert handler, embedded rule engine and idler (gateway/scaling/).
+  const scaling = createScaling(config.scaling, {
+    provider,
+    functionNamespace: config.functionNamespace,
+    registry,
+    metrics: ctx.metrics,
+    logger,
+    onScaled: (label) => ctx.resolver.invalidate(label),
+  });
 
   const invoke = createInvokeHandler(ctx);
   const app = Fastify({
@@ -184,12 +197,14 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await systemSecretRoutes(system, ctx);
     await systemNamespaceRoutes(system, ctx);
     await systemInfoRoutes(system, ctx);
+    await systemAlertRoutes(system, ctx, scaling.alerts);
     await systemLogRoutes(system, ctx);
     await uiRoutes(system, ctx);
   });
 
   app.addHook('preClose', async () => {
     shutdown.abort();
+    await scaling.close();
   });
   app.addHook('onClose', async () => {
     await proxy.close();

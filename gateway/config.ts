@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GatewayError } from './errors.js';
+import { loadScalingConfig, type ScalingConfig } from './scaling/config.js';
 
 export interface GatewayVersion {
   /** Package version (`package.json`). */
@@ -63,6 +64,8 @@ export interface GatewayConfig {
   /** `ui_dir`: static UI folder; default the repo's `ui/` folder when it exists. */
   readonly uiDir: string | undefined;
   readonly version: GatewayVersion;
+  /** Autoscaling: embedded rule engine, alert cooldown, idler (gateway/scaling/config.ts). */
+  readonly scaling?: ScalingConfig;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -199,6 +202,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     maxFunctionBodyBytes: int('max_function_body_bytes', 0, 0),
     maxReplicas: int('max_replicas', 0, 0),
     uiDir,
+    scaling: loadScalingConfig(env, parseDurationMs, problems),
     version: Object.freeze({
       release: packageVersion(root),
       sha: env.GIT_SHA ?? '',

@@ -129,6 +129,21 @@ export class GatewayMetrics {
     this.counts.set(fn, (this.counts.get(fn) ?? 0) + 1);
   }
 
+  /** Invocations of `fn.ns` started and not yet completed (the idler never scales these down). */
+  inFlight(fn: string): number {
+    return Math.max(0, (this.started.get(fn) ?? 0) - (this.counts.get(fn) ?? 0));
+  }
+
+  /** In-flight invocations per `fn.ns` (functions with none are left out). */
+  inFlightAll(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const fn of this.started.keys()) {
+      const n = this.inFlight(fn);
+      if (n > 0) out.set(fn, n);
+    }
+    return out;
+  }
+
   /** Completed invocations of `fn.ns` since the gateway started. */
   invocationCount(fn: string): number {
     return this.counts.get(fn) ?? 0;
