@@ -45,6 +45,25 @@ export function packageVersion(repoRoot: string): string {
   }
 }
 
+/**
+ * The checkout's commit (reads .git without running git), for the gateway's
+ * /system/info `version.sha`, which faas-cli and the certifier require to be
+ * non-empty. `dev` outside a git checkout.
+ */
+export function gitSha(repoRoot: string): string {
+  try {
+    const head = readFileSync(join(repoRoot, '.git', 'HEAD'), 'utf8').trim();
+    const ref = /^ref: (.+)$/.exec(head)?.[1];
+    if (!ref) return /^[0-9a-f]{40}$/.test(head) ? head : 'dev';
+    const loose = join(repoRoot, '.git', ref);
+    if (existsSync(loose)) return readFileSync(loose, 'utf8').trim();
+    const packed = readFileSync(join(repoRoot, '.git', 'packed-refs'), 'utf8');
+    return new RegExp(`^([0-9a-f]{40}) ${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm').exec(packed)?.[1] ?? 'dev';
+  } catch {
+    return 'dev';
+  }
+}
+
 /** Context every loader needs besides argv and env. */
 export interface Runtime {
   readonly env: Env;
@@ -202,6 +221,7 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
     ...rt.env,
     basic_auth: rt.env.basic_auth || 'true',
     secret_mount_path: credentialsDir,
+    GIT_SHA: rt.env.GIT_SHA || gitSha(rt.repoRoot),
   };
   if (port !== undefined) gatewayEnv.port = port;
   return Object.freeze({
@@ -324,7 +344,7 @@ export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): Gat
   const level = logLevel(rt.env, problems);
   const nats = natsQueueConfig(rt.env, problems);
   if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts gateway: invalid configuration', problems);
-  const gatewayEnv: Record<string, string | undefined> = { ...rt.env };
+  const gatewayEnv: Record<string, string | undefined> = { ...rt.env, GIT_SHA: rt.env.GIT_SHA || gitSha(rt.repoRoot) };
   if (port !== undefined) gatewayEnv.port = port;
   return Object.freeze({ providerUrl, nats, gatewayEnv: Object.freeze(gatewayEnv), logLevel: level });
 }
