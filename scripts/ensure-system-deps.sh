@@ -9,6 +9,8 @@ declare -A needed=(
   [dockerd]=docker.io
   [chromium]=chromium
   [mosquitto]=mosquitto
+  [prometheus]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
 )
 missing=()
 for cmd in "${!needed[@]}"; do
