@@ -108,7 +108,7 @@ t.test('python3-http bundle and build errors', async (t) => {
 
   await t.rejects(buildFunction(cobol!, { templateDirs: [templates], store }), { code: 'CLI_ERR_TEMPLATE' });
   await t.rejects(buildFunction(missing!, { templateDirs: [templates], store }), { code: 'CLI_ERR_BUILD', message: /is not a folder/ });
-  await t.rejects(buildFunction(docker!, { templateDirs: [templates], store }), { code: 'CLI_ERR_BUILD', message: /dockerfile/ });
+  await t.rejects(buildFunction(docker!, { templateDirs: [templates], store }), { code: 'CLI_ERR_BUILD', message: /is not a folder/ }, 'dockerfile functions build as bundles too');
   t.same(await buildStack([skipped!], { templateDirs: [templates], store }), [], 'skip_build functions are not built');
 });
 

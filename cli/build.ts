@@ -84,12 +84,6 @@ export async function buildFunction(
   if (!fn.lang || !fn.handler) {
     throw new CliError('CLI_ERR_BUILD', `function ${fn.name}: lang and handler are required to build`);
   }
-  if (fn.lang === 'dockerfile') {
-    throw new CliError(
-      'CLI_ERR_BUILD',
-      `function ${fn.name}: lang "dockerfile" needs a container build; the local bundle store takes template functions only`,
-    );
-  }
   const template = await findTemplate(fn.lang, opts.templateDirs);
   try {
     const handlerStat = await stat(fn.handler);
@@ -100,9 +94,14 @@ export async function buildFunction(
 
   const staging = await mkdtemp(join(tmpdir(), `faas-ts-build-${fn.name}-`));
   try {
-    await cp(template.dir, staging, { recursive: true });
+    // faas-cli's layout: the template with the handler in its handler folder;
+    // for lang dockerfile, the handler folder alone (its Dockerfile is the build).
+    // A dockerfile bundle runs the stack's fprocess (else the template's, `cat`)
+    // under the watchdog on this machine, as the skeleton Dockerfile's image does.
+    const dockerfile = fn.lang === 'dockerfile';
+    if (!dockerfile) await cp(template.dir, staging, { recursive: true });
     const handlerRoot = fn.handler;
-    await cp(handlerRoot, join(staging, template.handlerFolder), {
+    await cp(handlerRoot, dockerfile ? staging : join(staging, template.handlerFolder), {
       recursive: true,
       force: true,
       filter: (src) => {

@@ -133,7 +133,7 @@ export async function runClientCommand(command: string, argv: readonly string[],
       let failed = 0;
       for (const fn of selected) {
         let fprocess: string | undefined;
-        if (fn.lang && fn.lang !== 'dockerfile') {
+        if (fn.lang) {
           fprocess = values.build
             ? (await buildFunction(fn, { templateDirs: dirs, store })).template.fprocess
             : (await findTemplate(fn.lang, dirs).catch(() => undefined))?.fprocess;
