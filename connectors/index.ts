@@ -5,3 +5,6 @@ export { bindingsFor, filterCovers, isValidFilter, minimalFilters, parseTopicAnn
 export type { Binding } from './mqtt/topics.js';
 export { ConnectorError, ConnectorErrorCodes, type ConnectorErrorCode } from './errors.js';
 export type { ConnectorLogger } from './logger.js';
+export { createCoapEndpoint, parseTarget, COAP_CONNECTOR_HEADER } from './coap/endpoint.js';
+export type { CoapEndpoint, CoapEndpointOptions } from './coap/endpoint.js';
+export { coapCodeFor } from './coap/codes.js';
