@@ -499,11 +499,18 @@ class SwarmFunctionProvider implements SwarmProvider {
       });
       this.log.info({ fn, ns, secret: secret.name }, 'rolled function onto new secret version');
     }
-    await this.removeVersions(versions, true);
+    // Docker may still count the old version as in use for a moment after the
+    // service updates: retry a few times, then leave it to deleteSecret.
+    let left = versions;
+    for (let attempt = 0; attempt < 10 && left.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 300));
+      left = await this.removeVersions(left, true);
+    }
   }
 
-  /** Remove Docker secret versions; with `quiet`, versions still referenced are left for later. */
-  private async removeVersions(versions: SecretVersion[], quiet: boolean): Promise<void> {
+  /** Remove Docker secret versions; with `quiet`, versions still referenced are kept and returned. */
+  private async removeVersions(versions: SecretVersion[], quiet: boolean): Promise<SecretVersion[]> {
+    const kept: SecretVersion[] = [];
     for (const v of versions) {
       try {
         await this.docker.getSecret(v.id).remove();
@@ -512,6 +519,7 @@ class SwarmFunctionProvider implements SwarmProvider {
         if (code === 404) continue;
         if (quiet) {
           this.log.debug({ secret: v.dockerName, err: dockerMessage(err) }, 'old secret version kept');
+          kept.push(v);
           continue;
         }
         if (code === 400 || /in use/i.test(dockerMessage(err))) {
@@ -520,6 +528,7 @@ class SwarmFunctionProvider implements SwarmProvider {
         throw fromDocker(err, `remove secret ${v.dockerName}`);
       }
     }
+    return kept;
   }
 
   async deleteSecret(name: string, namespace?: string): Promise<void> {
