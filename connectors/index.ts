@@ -8,3 +8,7 @@ export type { ConnectorLogger } from './logger.js';
 export { createCoapEndpoint, parseTarget, COAP_CONNECTOR_HEADER } from './coap/endpoint.js';
 export type { CoapEndpoint, CoapEndpointOptions } from './coap/endpoint.js';
 export { coapCodeFor } from './coap/codes.js';
+export { loadMqttConfig, loadCoapConfig, coapConfigured, parseDurationMs } from './config.js';
+export type { MqttConnectorConfig, CoapConnectorConfig, Env } from './config.js';
+export { serveMetrics } from './run.js';
+export { mqttOptionsFrom } from './mqtt/options.js';
