@@ -20,7 +20,11 @@ export const CREDS = { user: 'admin', password: 'autoscale-secret' };
 export const AUTH = { authorization: `Basic ${Buffer.from(`${CREDS.user}:${CREDS.password}`).toString('base64')}` };
 
 const HANDLER = `'use strict';
-module.exports = async (event, context) => context.status(200).succeed('ok');
+module.exports = async (event, context) => {
+  const ms = Number((event.query && event.query.sleep) || 0);
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  return context.status(200).succeed('ok');
+};
 `;
 
 export interface Stack {
@@ -31,16 +35,16 @@ export interface Stack {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }>;
   status(name: string): Promise<{ replicas: number; availableReplicas: number }>;
   deploy(name: string, labels?: Record<string, string>): Promise<void>;
-  invoke(name: string): Promise<number>;
+  invoke(name: string, query?: string): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, logger?: import('pino').Logger): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'autoscale-'));
   const provider = await createLocalProvider({ dataDir: dir, watchdogCommand: watchdogCommand(), timings: { stopGraceMs: 2000 } });
   const gw = await startGateway(
     loadGatewayConfig({ port: '0', metrics_port: '0', basic_auth: 'true', scale_to_zero: 'false', ...env }),
-    { provider, credentials: CREDS },
+    { provider, credentials: CREDS, ...(logger ? { logger } : {}) },
   );
   const src = join(dir, 'src', 'fn');
   await mkdir(join(src, 'function'), { recursive: true });
@@ -64,15 +68,17 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     async status(name) {
       const r = await api('GET', `/system/function/${name}`);
       if (r.status !== 200) throw new Error(`status ${name}: ${r.status} ${r.text}`);
-      return JSON.parse(r.text) as { replicas: number; availableReplicas: number };
+      // Upstream omits zero counts (omitempty).
+      const j = JSON.parse(r.text) as { replicas?: number; availableReplicas?: number };
+      return { replicas: j.replicas ?? 0, availableReplicas: j.availableReplicas ?? 0 };
     },
     async deploy(name, labels = {}) {
       const r = await api('POST', '/system/functions', { service: name, image: 'ok:latest', labels, annotations: {} });
       if (r.status !== 200 && r.status !== 202) throw new Error(`deploy ${name}: ${r.status} ${r.text}`);
       await until(async () => (await stack.status(name)).availableReplicas > 0, 15_000, `${name} ready`);
     },
-    async invoke(name) {
-      const res = await request(`${gw.url}/function/${name}`, { method: 'POST', body: 'x' });
+    async invoke(name, query = '') {
+      const res = await request(`${gw.url}/function/${name}${query}`, { method: 'POST', body: 'x' });
       await res.body.dump();
       return res.statusCode;
     },

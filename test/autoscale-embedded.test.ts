@@ -1,0 +1,77 @@
+/**
+ * The embedded rule engine (no Prometheus): the shipped alert.rules.yml,
+ * rendered with a shorter `for:` and rate window, evaluated over the
+ * gateway's own registry; load → replicas up and ready → load stops →
+ * resolved → back to min. Then scale to zero (idler) and the first call
+ * after it, with provider-local and real watchdogs.
+ */
+import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderRules } from '../gateway/scaling/monitoring-config.js';
+import { until } from './helpers.js';
+import { loadLoop, startStack } from './autoscale-support.js';
+
+t.test('embedded engine scales a loaded function up and back to min', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'autoscale-rules-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const rules = join(dir, 'alert.rules.yml');
+  await writeFile(rules, renderRules('alert.rules.yml', { ruleFor: '1s', rateWindow: '3s' }));
+  const stack = await startStack({
+    embedded_autoscaler: 'true',
+    autoscaler_rules: rules,
+    autoscaler_eval_interval: '500ms',
+    autoscaler_repeat_interval: '2s',
+    alert_cooldown: '1s',
+  });
+  t.teardown(() => stack.stop());
+  await stack.deploy('hot', { 'com.openfaas.scale.min': '1', 'com.openfaas.scale.max': '3', 'com.openfaas.scale.factor': '50' });
+
+  const load = loadLoop(stack, 'hot', 40, 30_000);
+  t.teardown(() => load.stop());
+  await until(async () => (await stack.status('hot')).replicas === 3, 15_000, 'scaled up to max');
+  await until(async () => (await stack.status('hot')).availableReplicas === 3, 15_000, 'replicas ready');
+  load.stop();
+  t.ok((await load.done) > 0);
+  await until(async () => (await stack.status('hot')).replicas === 1, 15_000, 'back to min');
+  const metrics = await (await fetch(stack.metricsUrl + '/metrics')).text();
+  t.match(metrics, /gateway_scaling_decisions_total\{function_name="hot\.[^"]+",direction="up",reason="rule_firing"\} 1/);
+  t.match(metrics, /gateway_scaling_decisions_total\{function_name="hot\.[^"]+",direction="down",reason="rule_resolved"\} 1/);
+});
+
+t.test('a bad rule file stops the gateway from starting, naming the rule', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'autoscale-rules-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const rules = join(dir, 'bad.yml');
+  await writeFile(rules, 'groups:\n  - name: g\n    rules:\n      - alert: TooClever\n        expr: histogram_quantile(0.9, x) > 1\n');
+  await t.rejects(startStack({ embedded_autoscaler: 'true', autoscaler_rules: rules }), /rule TooClever: unsupported expression/);
+});
+
+t.test('idler scales a labelled function to zero; the first call after it is 200', async (t) => {
+  const stack = await startStack({ scale_to_zero: 'true', scale_zero_interval: '200ms', scale_zero_duration: '1h' });
+  t.teardown(() => stack.stop());
+  await stack.deploy('sleepy', { 'com.openfaas.scale.zero': 'true', 'com.openfaas.scale.zero-duration': '1s' });
+  await stack.deploy('awake', { 'com.openfaas.scale.zero-duration': '1s' });
+  await stack.deploy('lazy', { 'com.openfaas.scale.zero': 'true' });
+
+  // 1. A request in flight for longer than the idle time keeps it up.
+  const slow = stack.invoke('sleepy', '?sleep=2500');
+  await until(async () => (await (await fetch(stack.metricsUrl + '/metrics')).text()).includes('gateway_function_inflight_requests{function_name="sleepy.'), 3000, 'in flight');
+  await new Promise((r) => setTimeout(r, 1800)); // longer than zero-duration, still in flight
+  t.equal((await stack.status('sleepy')).replicas, 1, 'not idled while a request is in flight');
+  t.equal(await slow, 200);
+
+  // 2. Idle → 0 replicas, no replica process left.
+  await until(async () => (await stack.status('sleepy')).replicas === 0, 10_000, 'scaled to zero');
+  await until(async () => (await stack.status('sleepy')).availableReplicas === 0, 10_000, 'replica stopped');
+  t.equal((await stack.status('awake')).replicas, 1, 'unlabelled function is never idled');
+  t.equal((await stack.status('lazy')).replicas, 1, 'default idle time (1h) not reached');
+
+  // 3. The first call wakes it and answers 200; concurrent callers share the wake-up.
+  const codes = await Promise.all([stack.invoke('sleepy'), stack.invoke('sleepy'), stack.invoke('sleepy')]);
+  t.same(codes, [200, 200, 200]);
+  t.equal((await stack.status('sleepy')).replicas, 1);
+  const metrics = await (await fetch(stack.metricsUrl + '/metrics')).text();
+  t.match(metrics, /gateway_scaling_decisions_total\{function_name="sleepy\.[^"]+",direction="down",reason="idle"\} 1/);
+});
