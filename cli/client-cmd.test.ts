@@ -81,6 +81,10 @@ t.test('client commands against faas-ts up', async (t) => {
   r = await runCli(['describe', 'hello-node'], env, cwd);
   t.match(r.stdout, /Status:\s+Ready/);
   t.match(r.stdout, new RegExp(`URL:\\s+${gateway.replace(/[.]/g, '\\.')}/function/hello-node`));
+  r = await runCli(['namespaces'], env, cwd);
+  t.equal(r.stdout, 'Namespaces:\n - openfaas-fn\n', 'faas-cli namespace list output');
+  r = await runCli(['namespace', 'ls', '--json'], env, cwd);
+  t.same(JSON.parse(r.stdout), ['openfaas-fn']);
   r = await runCli(['describe', 'nope'], env, cwd);
   t.match(r, { code: 1, stderr: /no such function: nope/ });
 
@@ -92,7 +96,7 @@ t.test('client commands against faas-ts up', async (t) => {
   t.match(parseYaml(await readFile(stackFile, 'utf8')), { functions: { fresh: { lang: 'node20', handler: './fresh', image: 'fresh:latest' } } });
   r = await runCli(['deploy', '-f', stackFile, '--build'], env, cwd);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stdout, /Deployed fresh: 202/);
+  t.match(r.stdout, /^Deploying: fresh\.\n  building bundle \(node20\) \.\.\.\nDeployed fresh: 202/, 'progress, then the result');
   await until(async () => (await fetch(`${gateway}/function/fresh`)).status === 200, 30_000, 'fresh ready');
   r = await runCli(['invoke', 'fresh', '--content-type', 'application/json'], env, cwd, '{"a":1}');
   t.match(JSON.parse(r.stdout), { status: 'Received input: {"a":1}' });

@@ -24,10 +24,11 @@ export interface ClientIo {
   readStdin(): Promise<Buffer>;
 }
 
-export const CLIENT_COMMANDS = ['list', 'ls', 'describe', 'deploy', 'remove', 'rm', 'invoke', 'logs', 'secret', 'login', 'new'] as const;
+export const CLIENT_COMMANDS = ['namespaces', 'namespace', 'list', 'ls', 'describe', 'deploy', 'remove', 'rm', 'invoke', 'logs', 'secret', 'login', 'new'] as const;
 
 export const CLIENT_USAGE = `Client commands (gateway: -g URL, else $OPENFAAS_URL, else http://127.0.0.1:8080;
 credentials: faas-cli's config file, else the local faas-ts up admin password):
+  namespaces | namespace list|ls [--json]
   list|ls [-n NS] [-v] [-q] [--json]
   describe NAME [-n NS] [--json]
   deploy [-f stack.yml] [--build] [NAME...]      (--build: build bundles into the local data dir first)
@@ -76,6 +77,22 @@ function stackPath(rt: Runtime, flag: string | undefined): string {
 
 export async function runClientCommand(command: string, argv: readonly string[], rt: Runtime, io: ClientIo): Promise<number> {
   switch (command) {
+    case 'namespace':
+    case 'namespaces': {
+      const { values, positionals } = parse(command, argv, { json: { type: 'boolean' } });
+      const sub = command === 'namespace' ? positionals.shift() : undefined;
+      if (command === 'namespace' && sub !== 'list' && sub !== 'ls') {
+        throw new CliError('CLI_ERR_USAGE', `faas-ts namespace: only "list" is supported (got ${JSON.stringify(sub ?? '')})`);
+      }
+      if (positionals.length > 0) throw new CliError('CLI_ERR_USAGE', `faas-ts ${command}: unexpected ${positionals.join(' ')}`);
+      const list = (await (await client(rt, values.gateway)).namespaces()).sort();
+      if (values.json) io.print(JSON.stringify(list));
+      else {
+        io.print('Namespaces:');
+        for (const n of list) io.print(` - ${n}`);
+      }
+      return 0;
+    }
     case 'list':
     case 'ls': {
       const { values } = parse(command, argv, {
@@ -133,7 +150,9 @@ export async function runClientCommand(command: string, argv: readonly string[],
       let failed = 0;
       for (const fn of selected) {
         let fprocess: string | undefined;
+        io.print(`Deploying: ${fn.name}.`);
         if (fn.lang) {
+          if (values.build) io.print(`  building bundle (${fn.lang}) ...`);
           fprocess = values.build
             ? (await buildFunction(fn, { templateDirs: dirs, store })).template.fprocess
             : (await findTemplate(fn.lang, dirs).catch(() => undefined))?.fprocess;

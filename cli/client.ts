@@ -27,6 +27,8 @@ export interface InvokeOptions {
 export interface GatewayClient {
   readonly url: string;
   list(namespace?: string): Promise<FunctionStatus[]>;
+  /** GET /system/namespaces (faas-cli `namespace list`); an empty body reads as []. */
+  namespaces(): Promise<string[]>;
   /** undefined on 404. */
   describe(name: string, namespace?: string): Promise<FunctionStatus | undefined>;
   /** faas-cli's deploy: PUT, and POST when the PUT answers 404. Returns the final status. */
@@ -80,6 +82,12 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
       const res = await call('GET', `/system/functions${ns(namespace)}`);
       if (res.status !== 200) throw await errorFor(res, 'list functions');
       return ((await res.json()) as FunctionStatus[] | null) ?? [];
+    },
+    async namespaces() {
+      const res = await call('GET', '/system/namespaces');
+      if (res.status !== 200) throw await errorFor(res, 'list namespaces');
+      const text = await res.text();
+      return text.trim() === '' ? [] : ((JSON.parse(text) as string[] | null) ?? []);
     },
     async describe(name, namespace) {
       const res = await call('GET', `/system/function/${encodeURIComponent(name)}${ns(namespace)}`);

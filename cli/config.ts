@@ -244,20 +244,38 @@ export interface BuildConfig {
   readonly templateDirs: readonly string[];
   /** Only these functions (positional names); empty = all. */
   readonly only: readonly string[];
+  /** --docker: also `docker build` an image per function in faas-cli's ./build/<fn>/ layout. */
+  readonly docker: boolean;
+  /** --build-arg K=V for --docker. */
+  readonly buildArgs: Readonly<Record<string, string>>;
 }
 
-export const BUILD_USAGE = `Usage: faas-ts build [-f stack.yml] [--data-dir DIR] [FUNCTION...]
+export const BUILD_USAGE = `Usage: faas-ts build [-f stack.yml] [--data-dir DIR] [--docker [--build-arg K=V]...] [FUNCTION...]
 
-Turn each function's lang + handler into a bundle in <data dir>/bundles/.`;
+Turn each function's lang + handler into a bundle in <data dir>/bundles/.
+--docker: also build a container image tagged with the function's image, with
+\`docker build\` in ./build/<fn>/ beside the stack file (faas-cli's layout).`;
 
 export function loadBuildConfig(argv: readonly string[], rt: Runtime): BuildConfig {
   const { values, positionals } = parse(
     'build',
     argv,
-    { yaml: { type: 'string', short: 'f' }, 'data-dir': { type: 'string' } },
+    {
+      yaml: { type: 'string', short: 'f' },
+      'data-dir': { type: 'string' },
+      docker: { type: 'boolean' },
+      'build-arg': { type: 'string', multiple: true },
+    },
     true,
   );
   const problems: string[] = [];
+  const buildArgs: Record<string, string> = {};
+  for (const item of values['build-arg'] ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) problems.push(`--build-arg ${JSON.stringify(item)} must be KEY=VALUE`);
+    else buildArgs[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  if (values['build-arg'] && !values.docker) problems.push('--build-arg needs --docker');
   const dataDir = resolve(rt.cwd, values['data-dir'] ?? (rt.env[DATA_DIR_ENV] || DEFAULT_DATA_DIR));
   checkDataDir(dataDir, problems);
   const file = stackFile(values.yaml, rt, problems);
@@ -267,6 +285,8 @@ export function loadBuildConfig(argv: readonly string[], rt: Runtime): BuildConf
     stackFile: file,
     templateDirs: Object.freeze(templateDirs(file, rt.repoRoot)),
     only: Object.freeze([...positionals]),
+    docker: values.docker === true,
+    buildArgs: Object.freeze(buildArgs),
   });
 }
 

@@ -13,7 +13,7 @@
  * Server components are imported when their command runs, so client commands
  * start quickly.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { BundleStore } from '../provider-local/index.js';
 import { buildStack } from './build.js';
@@ -134,8 +134,27 @@ async function main(argv: readonly string[]): Promise<number> {
       if (unknown.length > 0) throw new CliError('CLI_ERR_USAGE', `faas-ts build: no such function in ${stack.file}: ${unknown.join(', ')}`);
       const selected = config.only.length > 0 ? stack.functions.filter((f) => config.only.includes(f.name)) : stack.functions;
       const store = new BundleStore(join(config.dataDir, 'bundles'));
-      const results = await buildStack(selected, { templateDirs: config.templateDirs, store });
-      for (const r of results) print(`${r.name}: ${r.image} → ${r.dir}${r.changed ? '' : ' (unchanged)'}`);
+      const todo = selected.filter((f) => !f.skipBuild);
+      for (const [i, fn] of todo.entries()) {
+        const step = `[${i + 1}/${todo.length}] ${fn.name}`;
+        print(`${step}: building bundle (${fn.lang ?? 'no lang'}) ...`);
+        const started = Date.now();
+        const [r] = await buildStack([fn], { templateDirs: config.templateDirs, store });
+        print(`${step}: ${r!.image} → ${r!.dir}${r!.changed ? '' : ' (unchanged)'} in ${Date.now() - started} ms`);
+        if (config.docker) {
+          const { dockerBuild } = await import('./docker-build.js');
+          print(`${step}: docker build --tag ${fn.image} (context ${join(dirname(stack.file), 'build', fn.name)})`);
+          const t0 = Date.now();
+          await dockerBuild(fn, {
+            templateDirs: config.templateDirs,
+            buildRoot: join(dirname(stack.file), 'build'),
+            buildArgs: config.buildArgs,
+            env: rt.env,
+            onLine: (line) => print(`${step}: | ${line}`),
+          });
+          print(`${step}: image ${fn.image} built in ${Date.now() - t0} ms`);
+        }
+      }
       return 0;
     }
     case 'gateway': {

@@ -64,7 +64,8 @@ async function buildAndDeploy(
 export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
   const { logger } = io;
   // Validate the gateway's settings before starting anything that needs stopping.
-  const gatewayConfig = loadGatewayConfig({ ...config.gatewayEnv });
+  // `up` runs the embedded rule engine (no Prometheus needed); embedded_autoscaler=false turns it off.
+  const gatewayConfig = loadGatewayConfig({ embedded_autoscaler: 'true', ...config.gatewayEnv });
   const credentials = await ensureAdminCredentials(config.credentialsDir);
   const stack = config.deploy ? await loadStack(config.stackFile, io.env) : undefined;
 
