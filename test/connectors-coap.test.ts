@@ -5,10 +5,20 @@
  */
 import t from 'tap';
 import { Agent, request as coapRequest, type IncomingMessage, type OptionValue } from 'coap';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { request } from 'undici';
 import { createCoapEndpoint } from '../connectors/index.js';
 import { startStack } from '../connectors/test-support.js';
-import { watchdogCommand } from './helpers.js';
+import { killGroup, until, watchdogCommand } from './helpers.js';
+
+async function freeUdpPort(): Promise<number> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const { port } = sock.address();
+  await new Promise<void>((r) => sock.close(() => r()));
+  return port;
+}
 
 interface CoapAnswer {
   code: string;
@@ -103,5 +113,37 @@ t.test('coap endpoint in front of a real gateway', async (t) => {
     const http = await request(`${stack.url}/function/echo`, { method: 'POST', body: 'same' });
     const coap = await call(agent, endpoint.port, 'POST', '/echo', { payload: 'same' });
     t.equal(coap.payload.toString(), await http.body.text());
+  });
+
+  await t.test('connectors/coap/main.ts as a process: env config, serves, exits on SIGTERM', async (t) => {
+    const port = await freeUdpPort();
+    const root = new URL('..', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'connectors/coap/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', coap_port: String(port), gateway_url: stack.url, log_level: 'info' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => killGroup(child.pid));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await until(() => out.includes('coap endpoint started'), 20_000, 'endpoint started');
+    const res = await call(agent, port, 'POST', '/echo', { payload: 'via main' });
+    t.equal(res.code, '2.05');
+    t.equal(res.payload.toString(), 'VIA MAIN');
+    child.kill('SIGTERM');
+    t.equal(await exited, 0, 'clean exit');
+
+    const bad = spawn(process.execPath, ['--import', 'tsx', 'connectors/coap/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', coap_port: 'x', gateway_url: 'nope' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    bad.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => bad.once('exit', (c) => r(c)));
+    t.equal(code, 2);
+    t.match(err, /coap_port:[^]*gateway_url:/, 'names every bad variable');
   });
 });
