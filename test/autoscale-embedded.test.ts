@@ -3,10 +3,15 @@
  * rendered with a shorter `for:` and rate window, evaluated over the
  * gateway's own registry; load → replicas up and ready → load stops →
  * resolved → back to min. Then scale to zero (idler) and the first call
- * after it, with provider-local and real watchdogs.
+ * after it, with provider-local and real watchdogs; an async call (file
+ * queue + queue-worker) wakes a function at zero.
  */
 import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { createFileQueue, createQueueWorker } from '../queue-worker/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRules } from '../gateway/scaling/monitoring-config.js';
@@ -35,6 +40,8 @@ t.test('embedded engine scales a loaded function up and back to min', async (t) 
   load.stop();
   t.ok((await load.done) > 0);
   await until(async () => (await stack.status('hot')).replicas === 1, 15_000, 'back to min');
+  // The decision is counted right after the provider call returns.
+  await until(async () => /direction="down",reason="rule_resolved"\} 1/.test(await (await fetch(stack.metricsUrl + '/metrics')).text()), 5000, 'resolved decision');
   const metrics = await (await fetch(stack.metricsUrl + '/metrics')).text();
   t.match(metrics, /gateway_scaling_decisions_total\{function_name="hot\.[^"]+",direction="up",reason="rule_firing"\} 1/);
   t.match(metrics, /gateway_scaling_decisions_total\{function_name="hot\.[^"]+",direction="down",reason="rule_resolved"\} 1/);
@@ -72,6 +79,44 @@ t.test('idler scales a labelled function to zero; the first call after it is 200
   const codes = await Promise.all([stack.invoke('sleepy'), stack.invoke('sleepy'), stack.invoke('sleepy')]);
   t.same(codes, [200, 200, 200]);
   t.equal((await stack.status('sleepy')).replicas, 1);
+  await until(async () => /reason="idle"\} 1/.test(await (await fetch(stack.metricsUrl + '/metrics')).text()), 5000, 'idle decision');
   const metrics = await (await fetch(stack.metricsUrl + '/metrics')).text();
   t.match(metrics, /gateway_scaling_decisions_total\{function_name="sleepy\.[^"]+",direction="down",reason="idle"\} 1/);
+});
+
+t.test('an async call wakes a function at zero (the queue-worker invokes through /function)', async (t) => {
+  const qdir = await mkdtemp(join(tmpdir(), 'autoscale-queue-'));
+  t.teardown(() => rm(qdir, { recursive: true, force: true }));
+  const queue = await createFileQueue({ dir: qdir });
+  const stack = await startStack({}, undefined, queue);
+  const worker = createQueueWorker({ source: queue.source(), gatewayUrl: stack.url });
+  t.teardown(async () => {
+    await worker.close();
+    await stack.stop();
+    await queue.close();
+  });
+  const callbacks: Array<{ status: string | undefined; body: string }> = [];
+  const cb = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      callbacks.push({ status: req.headers['x-function-status'] as string | undefined, body });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => cb.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => cb.close(() => r())));
+  const cbUrl = `http://127.0.0.1:${(cb.address() as AddressInfo).port}/cb`;
+
+  await stack.deploy('night', { 'com.openfaas.scale.zero': 'true' });
+  t.equal((await stack.api('POST', '/system/scale-function/night', { serviceName: 'night', replicas: 0 })).status, 202);
+  await until(async () => (await stack.status('night')).availableReplicas === 0, 10_000, 'at zero');
+
+  const res = await request(`${stack.url}/async-function/night`, { method: 'POST', body: 'wake', headers: { 'x-callback-url': cbUrl } });
+  t.equal(res.statusCode, 202);
+  await res.body.dump();
+  await until(() => callbacks.length > 0, 20_000, 'callback');
+  t.equal(callbacks[0]!.status, '200');
+  t.equal(callbacks[0]!.body, 'ok');
+  t.equal((await stack.status('night')).replicas, 1, 'woken to min');
 });

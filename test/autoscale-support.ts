@@ -39,12 +39,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(env: Record<string, string> = {}, logger?: import('pino').Logger): Promise<Stack> {
+export async function startStack(
+  env: Record<string, string> = {},
+  logger?: import('pino').Logger,
+  queue?: import('../provider/index.js').RequestQueuer,
+): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'autoscale-'));
   const provider = await createLocalProvider({ dataDir: dir, watchdogCommand: watchdogCommand(), timings: { stopGraceMs: 2000 } });
   const gw = await startGateway(
     loadGatewayConfig({ port: '0', metrics_port: '0', basic_auth: 'true', scale_to_zero: 'false', ...env }),
-    { provider, credentials: CREDS, ...(logger ? { logger } : {}) },
+    { provider, credentials: CREDS, ...(logger ? { logger } : {}), ...(queue ? { queue } : {}) },
   );
   const src = join(dir, 'src', 'fn');
   await mkdir(join(src, 'function'), { recursive: true });

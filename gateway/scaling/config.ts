@@ -13,6 +13,8 @@
  * | `scale_zero_duration` | 15m | idle time before scaling to 0 (label `com.openfaas.scale.zero-duration` overrides) |
  * | `scale_zero_interval` | 30s | how often the idler checks |
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface ScalingConfig {
@@ -26,7 +28,19 @@ export interface ScalingConfig {
   readonly zeroIntervalMs: number;
 }
 
-export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../../deploy/prometheus/alert.rules.yml', import.meta.url));
+/** The repo's deploy/prometheus folder: found by walking up from this module (works from dist/ too). */
+export function shippedMonitoringDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'deploy', 'prometheus');
+    if (existsSync(join(candidate, 'alert.rules.yml'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return fileURLToPath(new URL('../../deploy/prometheus', import.meta.url));
+    dir = parent;
+  }
+}
+
+export const DEFAULT_RULES_FILE = join(shippedMonitoringDir(), 'alert.rules.yml');
 
 export const SCALING_DEFAULTS = Object.freeze({
   evalIntervalMs: 1_000,

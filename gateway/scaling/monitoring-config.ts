@@ -8,10 +8,10 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { shippedMonitoringDir } from './config.js';
 
-export const SHIPPED_DIR = fileURLToPath(new URL('../../deploy/prometheus/', import.meta.url));
+export const SHIPPED_DIR = shippedMonitoringDir();
 
 export interface MonitoringOptions {
   /** host:port of the gateway's metrics port. */
