@@ -50,13 +50,12 @@ function call(url: string, method = 'GET', body?: string): Promise<{ status: num
   });
 }
 
-t.test('dockerfile template: faas-ts build --docker → container → invoke', async (t) => {
-  try {
-    await ensureSwarm();
-  } catch (err) {
-    t.skip(`no Docker engine: ${(err as Error).message}`);
-    return;
-  }
+const noDocker = await ensureSwarm().then(
+  () => false as const,
+  (err: Error) => `no Docker engine could be reached or started: ${err.message}`,
+);
+
+t.test('dockerfile template: faas-ts build --docker → container → invoke', { skip: noDocker }, async (t) => {
   if (!(await dockerCli(['image', 'inspect', BASE_IMAGE]).then(() => true, () => false))) {
     await run(join(repo, 'scripts/images/build-base.sh'), [BASE_IMAGE], { timeout: 120_000 });
   }
