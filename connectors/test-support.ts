@@ -65,7 +65,15 @@ export async function createBroker(dir: string): Promise<Broker> {
   const conf = join(dir, 'mosquitto.conf');
   await writeFile(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest none', ''].join('\n'),
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'log_dest none',
+      // no cap on the per-client queue: a connector acking one message at a time must not lose a burst
+      'max_queued_messages 0',
+      '',
+    ].join('\n'),
   );
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();

@@ -5,13 +5,14 @@
  * Needs dist/fwatchdog.cjs and the mosquitto binary (scripts/ensure-system-deps.sh).
  */
 import t from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createMqttConnector } from '../connectors/index.js';
 import { createBroker, startStack, until } from '../connectors/test-support.js';
-import { watchdogCommand } from './helpers.js';
+import { killGroup, watchdogCommand } from './helpers.js';
 
 interface Record_ {
   topic: string;
@@ -192,5 +193,41 @@ t.test('mqtt connector against mosquitto and a real gateway', async (t) => {
     const bodies = (await records(recC)).map((r) => Buffer.from(r.body, 'base64').toString()).sort();
     t.same(bodies, Array.from({ length: 10 }, (_, i) => `q${i}`).sort());
     t.equal(await metricValue(asyncConn.registry, 'connector_mqtt_messages_total', 'status="202"'), 10, 'accepted by the queue');
+  });
+
+  await t.test('connectors/mqtt/main.ts as a process: env config, password file, SIGTERM', async (t) => {
+    const recD = join(dir, 'd.jsonl');
+    await stack.deploy({ service: 'rec-d', image: 'recorder:latest', annotations: { 'topic-main': 'main/in' }, envVars: { RECORD_FILE: recD } });
+    const pwFile = join(dir, 'gw-password');
+    await writeFile(pwFile, `${stack.credentials.password}\n`, { mode: 0o600 });
+    const root = new URL('..', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'connectors/mqtt/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        broker_url: broker.url,
+        mqtt_protocol: '5',
+        gateway_url: stack.url,
+        gateway_password_file: pwFile,
+        topic_annotation: 'topic-main',
+        rebuild_interval: '500ms',
+        client_id: 'main-process',
+      },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => killGroup(child.pid));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await until(() => out.includes('"subscribed"'), 20_000, 'main subscribed');
+    const p = await mqtt.connectAsync(broker.url, { clientId: 'pub-main' });
+    t.teardown(() => p.endAsync(true));
+    await p.publishAsync('main/in', 'from main', { qos: 1 });
+    await until(async () => (await records(recD)).length === 1, 10_000, 'invoked by the process');
+    t.match((await records(recD))[0], { topic: 'main/in', connector: 'faas-ts-mqtt' });
+    child.kill('SIGTERM');
+    t.equal(await exited, 0, 'clean exit');
+    t.notMatch(out, stack.credentials.password, 'password never logged');
   });
 });
