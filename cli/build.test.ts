@@ -117,12 +117,12 @@ t.test('`faas-ts build -f stack.yml` builds the stack into the data dir', async 
   const data = join(dir, 'data');
   const args = ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts'), 'build', '-f', join(repo, 'stack.yml'), '--data-dir', data];
   const { stdout } = await run(process.execPath, args, { cwd: dir });
-  t.match(stdout, /\[\d\/4\] hello-node: building bundle \(node20\) \.\.\.\n/, 'progress before each build');
-  t.match(stdout, /\[\d\/4\] hello-node: hello-node:latest → .*hello-node_latest in \d+ ms\n/);
+  t.match(stdout, /\[\d\/7\] hello-node: building bundle \(node20\) \.\.\.\n/, 'progress before each build');
+  t.match(stdout, /\[\d\/7\] hello-node: hello-node:latest → .*hello-node_latest in \d+ ms\n/);
   t.match(stdout, /echo-python: echo-python:latest → /);
   t.match(stdout, /sieve: sieve:latest → /);
   const store = new BundleStore(join(data, 'bundles'));
-  t.same((await store.list()).map((b) => b.image).sort(), ['echo-python:latest', 'har-cnn:latest', 'hello-node:latest', 'sieve:latest']);
+  t.same((await store.list()).map((b) => b.image).sort(), ['echo-python:latest', 'env-probe:latest', 'har-cnn:latest', 'hello-node:latest', 'iot-predict:latest', 'json-transform:latest', 'sieve:latest']);
 
   const second = await run(process.execPath, [...args, 'sieve'], { cwd: dir });
   t.equal(second.stdout.trim().split('\n').length, 2, 'positional names select functions');

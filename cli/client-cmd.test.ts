@@ -64,7 +64,7 @@ t.test('client commands against faas-ts up', async (t) => {
   t.match(r.stdout, /^Function\s+Invocations\s+Replicas\n/);
   t.match(r.stdout, /\nhello-node\s+\d+\s+1\n/);
   r = await runCli(['list', '-q'], env, cwd);
-  t.same(r.stdout.trim().split('\n'), ['echo-python', 'har-cnn', 'hello-node', 'sieve']);
+  t.same(r.stdout.trim().split('\n'), ['echo-python', 'env-probe', 'har-cnn', 'hello-node', 'iot-predict', 'json-transform', 'sieve']);
 
   await until(async () => (await fetch(`${gateway}/function/hello-node`)).status === 200, 30_000, 'hello-node ready');
   r = await runCli(['invoke', 'hello-node'], env, cwd, 'client');

@@ -13,7 +13,7 @@ t.test('the repository stack.yml parses', async (t) => {
   const stack = await loadStack(join(repo, 'stack.yml'), {});
   t.equal(stack.gateway, 'http://127.0.0.1:8080');
   const names = stack.functions.map((f) => f.name);
-  t.same(names, ['hello-node', 'echo-python', 'sieve', 'har-cnn']);
+  t.same(names, ['hello-node', 'echo-python', 'sieve', 'har-cnn', 'iot-predict', 'json-transform', 'env-probe']);
   const hello = stack.functions[0]!;
   t.equal(hello.lang, 'node20');
   t.equal(hello.handler, join(repo, 'functions', 'hello-node'));
