@@ -1,5 +1,6 @@
 /**
- * Autoscaling benchmark (not a test): run with `npx tsx bench/autoscale.ts [runs]`.
+ * Autoscaling benchmark (not a test): `npx tsx bench/autoscale.ts [runs=3] [coldStarts=30]`
+ * (runs 0 = cold starts only).
  *
  * 1. Reaction time: from load start (about 40 req/s on one function) to the
  *    extra replicas being ready (availableReplicas >= 3), for
@@ -109,19 +110,19 @@ async function cold(): Promise<number[]> {
 }
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const emb = await embedded(false);
-const embTuned = await embedded(true);
-const prom = await prometheus();
+const emb = runs > 0 ? await embedded(false) : [];
+const embTuned = runs > 0 ? await embedded(true) : [];
+const prom = runs > 0 ? await prometheus() : [];
 const c = await cold();
 
-console.log('\n## Load start → 3 replicas (max 4, factor 50: one alert step from 1 to 3)\n');
-console.log('| engine | runs | scaled (median) | ready (median) | ready (max) |');
-console.log('|---|---|---|---|---|');
-for (const [name, xs] of [
+if (runs > 0) console.log('\n## Load start → 3 replicas (max 4, factor 50: one alert step from 1 to 3)\n');
+if (runs > 0) console.log('| engine | runs | scaled (median) | ready (median) | ready (max) |');
+if (runs > 0) console.log('|---|---|---|---|---|');
+for (const [name, xs] of (runs === 0 ? [] : [
   ['embedded, shipped rule (eval 1s, 10s window, for 5s)', emb],
   ['embedded, same rule timings as below (eval 1s, 5s window, for 1s)', embTuned],
   ['Prometheus + Alertmanager (1s scrape/eval, 5s window, for 1s, group_wait 1s)', prom],
-] as const) {
+] as const)) {
   console.log(`| ${name} | ${xs.length} | ${fmt(pct(xs.map((x) => x.scaled), 50))} | ${fmt(pct(xs.map((x) => x.ready), 50))} | ${fmt(Math.max(...xs.map((x) => x.ready)))} |`);
 }
 console.log('\n## Scale from zero, first response (provider-local, inproc node watchdog)\n');

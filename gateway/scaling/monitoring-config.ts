@@ -37,6 +37,7 @@ export interface MonitoringOptions {
   jobs?: string[];
 }
 
+// The YAML documents are edited in place by key; their shape is the shipped files'.
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function readShipped(name: string): Doc {
