@@ -95,16 +95,36 @@ functions:
   t.ok(CliError.is(err, 'CLI_ERR_STACK'));
   const problems = (err as CliError).problems;
   t.match(problems, [
-    /version must be 1\.0/,
-    /provider\.name must be "openfaas"/,
-    /functions\.Bad_Name: the name must be a DNS-1123 label/,
-    /functions\.no-image\.image is required/,
-    /functions\.no-lang\.lang is required/,
-    /functions\.no-lang\.handler is required/,
-    /functions\.no-lang\.environment must be a map/,
-    /functions\.no-lang\.readonly_root_filesystem must be true or false/,
+    /^line 2: version must be 1\.0/,
+    /^line 4: provider\.name must be "openfaas"/,
+    /^line 6: functions\.Bad_Name: the name must be a DNS-1123 label/,
+    /^line 10: functions\.no-image\.image is required/,
+    /^line 13: functions\.no-lang\.lang is required/,
+    /^line 13: functions\.no-lang\.handler is required/,
+    /^line 15: functions\.no-lang\.environment must be a map/,
+    /^line 16: functions\.no-lang\.readonly_root_filesystem must be true or false/,
   ]);
+  t.match((err as Error).message, /^invalid stack file \/tmp\/stack\.yml:\n  - line 2: /, 'file, line and field in the message');
   t.equal(problems.length, 8);
+});
+
+t.test('problems inside lists and dotted label keys get their own line', async (t) => {
+  const text = `functions:
+  fn:
+    lang: node20
+    handler: ./fn
+    image: fn
+    labels:
+      com.openfaas.scale.min: [1]
+    secrets:
+      - ok
+      - {a: 1}
+`;
+  const err = await parseStack(text, '/tmp/s.yml', {}).catch((e: unknown) => e);
+  t.same((err as CliError).problems, [
+    'line 10: functions.fn.secrets[1] must be a string',
+    'line 7: functions.fn.labels.com.openfaas.scale.min must be a string',
+  ]);
 });
 
 t.test('invalid YAML and missing files are stack errors', async (t) => {

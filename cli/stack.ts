@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap as isYamlMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import { isDns1123Label, type FunctionResources } from '../provider/index.js';
 import { CliError } from './errors.js';
 import { envsubst } from './envsubst.js';
@@ -183,6 +183,43 @@ async function parseFunction(
 }
 
 /**
+ * The line of the deepest YAML node a problem's leading path names
+ * (`functions.fn.labels.k must ...`). Keys may contain dots
+ * (`com.openfaas.scale.min`), so each step takes the longest matching key.
+ */
+function lineOf(doc: Document, counter: LineCounter, problem: string): number | undefined {
+  let node: unknown = doc.contents;
+  let rest = problem;
+  let line: number | undefined;
+  for (;;) {
+    if (isYamlMap(node)) {
+      let best: { key: string; offset: number; value: unknown } | undefined;
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const next = rest.charAt(key.length);
+        if (rest.startsWith(key) && ['', '.', '[', ' ', ':'].includes(next) && (!best || key.length > best.key.length)) {
+          best = { key, offset: isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0, value: pair.value };
+        }
+      }
+      if (!best) return line;
+      line = counter.linePos(best.offset).line;
+      node = best.value;
+      rest = rest.slice(best.key.length);
+    } else if (isSeq(node)) {
+      const m = /^\[(\d+)\]/.exec(rest);
+      const item: unknown = m ? node.items[Number(m[1])] : undefined;
+      if (!m || !item) return line;
+      const range = (item as { range?: [number, number, number] }).range;
+      if (range) line = counter.linePos(range[0]).line;
+      node = item;
+      rest = rest.slice(m[0].length);
+    } else return line;
+    if (rest.startsWith('.')) rest = rest.slice(1);
+    else if (!rest.startsWith('[')) return line;
+  }
+}
+
+/**
  * Parse stack text. `file` is used for messages and to resolve handler and
  * environment_file paths; `env` feeds variable substitution.
  */
@@ -225,7 +262,15 @@ export async function parseStack(
       if (fn) functions.push(fn);
     }
   }
-  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_STACK', `invalid stack file ${file}`, problems);
+  if (problems.length > 0) {
+    const counter = new LineCounter();
+    const located = parseDocument(substituted, { lineCounter: counter });
+    const withLines = problems.map((p) => {
+      const line = lineOf(located, counter, p);
+      return line === undefined ? p : `line ${line}: ${p}`;
+    });
+    throw CliError.fromProblems('CLI_ERR_STACK', `invalid stack file ${file}`, withLines);
+  }
   return Object.freeze({ file, gateway, functions: Object.freeze(functions) });
 }
 
