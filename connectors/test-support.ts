@@ -5,7 +5,7 @@
  * functions. Not imported by the connectors themselves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,31 +14,9 @@ import { Registry } from 'prom-client';
 import { loadGatewayConfig, startGateway } from '../gateway/index.js';
 import { createLocalProvider } from '../provider-local/index.js';
 import { createFileQueue, createQueueWorker } from '../queue-worker/index.js';
+import { freePort, until } from '../test/helpers.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { freePort, until };
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
