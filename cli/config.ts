@@ -386,3 +386,36 @@ export function loadQueueWorkerArgs(argv: readonly string[], rt: Runtime): { rea
   if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts queue-worker: invalid configuration', problems);
   return Object.freeze({ logLevel: level });
 }
+
+export const CONNECTOR_USAGE = `Usage: faas-ts connector mqtt|coap
+
+Run an event connector beside a gateway (see connectors/README.md).
+  mqtt  invoke functions annotated topic="a/+/b,c/#" for each MQTT message
+        (env broker_url, gateway_url, gateway_user, gateway_password_file,
+        asynchronous_invocation, mqtt_*, ...)
+  coap  answer coap://host/NAME by calling /function/NAME on the gateway
+        (env coap_port, coap_host, gateway_url, ...)
+Both: metrics_port serves /metrics. Log level: ${LOG_LEVEL_ENV}, else log_level.
+\`faas-ts up\` starts them itself when broker_url / coap_port (or coap_enabled=true) are set.`;
+
+export interface ConnectorArgs {
+  readonly kind: 'mqtt' | 'coap';
+  readonly logLevel: LogLevel;
+}
+
+/** `faas-ts connector KIND`: the kind and log level; the connector's own settings are env (connectors/config.ts). */
+export function loadConnectorArgs(argv: readonly string[], rt: Runtime): ConnectorArgs {
+  const { positionals } = parse('connector', argv, {}, true);
+  const [kind, ...extra] = positionals;
+  if (kind !== 'mqtt' && kind !== 'coap') {
+    const got = kind === undefined ? 'no connector named' : `unknown connector ${JSON.stringify(kind)}`;
+    throw new CliError('CLI_ERR_USAGE', `faas-ts connector: ${got} (mqtt or coap)\n\n${CONNECTOR_USAGE}`);
+  }
+  if (extra.length > 0) throw new CliError('CLI_ERR_USAGE', `faas-ts connector: unexpected argument ${JSON.stringify(extra[0])}`);
+  const problems: string[] = [];
+  const fallback = (rt.env.log_level ?? '').trim();
+  const env = (rt.env[LOG_LEVEL_ENV] ?? '').trim() === '' && fallback !== '' ? { [LOG_LEVEL_ENV]: fallback } : rt.env;
+  const level = logLevel(env, problems);
+  if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', `faas-ts connector ${kind}: invalid configuration`, problems);
+  return Object.freeze({ kind, logLevel: level });
+}

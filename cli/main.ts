@@ -8,6 +8,7 @@
  *   faas-ts gateway   gateway alone, in front of a remote faas-provider
  *   faas-ts watchdog  the function watchdog (fwatchdog)
  *   faas-ts queue-worker  async invocation worker (NATS JetStream or a file queue)
+ *   faas-ts connector mqtt|coap  an event connector in front of a gateway
  *   faas-ts version
  *
  * Server components are imported when their command runs, so client commands
@@ -20,9 +21,11 @@ import { buildStack } from './build.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand, type ClientIo } from './client-cmd.js';
 import {
   BUILD_USAGE,
+  CONNECTOR_USAGE,
   findRepoRoot,
   GATEWAY_USAGE,
   loadBuildConfig,
+  loadConnectorArgs,
   loadGatewayOnlyConfig,
   loadQueueWorkerArgs,
   loadUpConfig,
@@ -43,6 +46,7 @@ Commands:
   gateway    start the gateway in front of a remote faas-provider (functions_provider_url)
   watchdog   run the function watchdog (fwatchdog); configured by env like of-watchdog
   queue-worker  run the async invocation worker; configured by env like nats-queue-worker
+  connector  run an event connector: mqtt (topics → functions) or coap (coap://host/NAME)
   version    print the version
 
 ${CLIENT_USAGE}
@@ -191,6 +195,20 @@ async function main(argv: readonly string[]): Promise<number> {
         print(`Queue worker: ${from} → ${config.gatewayUrl}`);
         if (running.metricsUrl) print(`Metrics:      ${running.metricsUrl}/metrics`);
         return running;
+      });
+    }
+    case 'connector': {
+      if (wantsHelp(rest)) {
+        print(CONNECTOR_USAGE);
+        return 0;
+      }
+      const { kind, logLevel } = loadConnectorArgs(rest, rt);
+      const logger = makeLogger(logLevel);
+      const [{ runConnector }, { Registry }] = await Promise.all([import('./connector-cmd.js'), import('prom-client')]);
+      return shutdownOnSignal(logger).serve(async () => {
+        const handle = await runConnector(kind, rt.env, new Registry(), logger);
+        for (const line of handle.lines) print(line);
+        return handle;
       });
     }
     case 'version':

@@ -5,11 +5,15 @@
  * stdout. Logs go to the logger (stderr), never to stdout, so the banner stays
  * machine-readable.
  *
- * Shutdown order: the worker drains (its running invocations still need the
- * gateway), then the gateway closes, then the queue, then the provider stops
- * every replica.
+ * With broker_url set the MQTT connector runs against the embedded gateway
+ * (admin credentials); with coap_port or coap_enabled=true, the CoAP endpoint
+ * (connectors/README.md). Their metrics share the gateway's registry.
+ *
+ * Shutdown order: the connectors stop (they feed the gateway), the worker
+ * drains (its running invocations still need the gateway), then the gateway
+ * closes, then the queue, then the provider stops every replica.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -18,6 +22,7 @@ import { createLocalProvider, type LocalProvider } from '../provider-local/index
 import { createFileQueue, createQueueWorker, type FileQueue, type QueueWorker } from '../queue-worker/index.js';
 import { buildFunction } from './build.js';
 import type { Env, UpConfig } from './config.js';
+import { coapConfigured, coapSettings, mqttSettings, startCoap, startMqtt, type StartedConnector } from './connector-cmd.js';
 import { ensureAdminCredentials } from './credentials.js';
 import { deployFunction, toDeployment, type DeployResult } from './deploy.js';
 import { loadStack, type StackFunction } from './stack.js';
@@ -34,7 +39,7 @@ export interface UpIo {
   /** One line of the human-readable banner (stdout). */
   print(line: string): void;
   logger: Logger;
-  /** Env for stack-file variable substitution. */
+  /** Env for stack-file variable substitution and the connectors' variables (broker_url, coap_port, ...). */
   env: Env;
 }
 
@@ -66,6 +71,11 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
   // Validate the gateway's settings before starting anything that needs stopping.
   // `up` runs the embedded rule engine (no Prometheus needed); embedded_autoscaler=false turns it off.
   const gatewayConfig = loadGatewayConfig({ embedded_autoscaler: 'true', ...config.gatewayEnv });
+  // The connectors' gateway_url and metrics_port do not apply here: they call the
+  // embedded gateway, and their metrics are on its /metrics.
+  const connectorEnv: Env = { ...io.env, gateway_url: undefined, metrics_port: undefined };
+  const mqtt = (io.env.broker_url ?? '').trim() ? mqttSettings(connectorEnv, 'faas-ts up: invalid MQTT connector configuration') : undefined;
+  const coap = coapConfigured(io.env) ? coapSettings(connectorEnv, 'faas-ts up: invalid CoAP endpoint configuration') : undefined;
   const credentials = await ensureAdminCredentials(config.credentialsDir);
   const stack = config.deploy ? await loadStack(config.stackFile, io.env) : undefined;
 
@@ -77,8 +87,11 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let queue: FileQueue | undefined;
   let worker: QueueWorker | undefined;
+  const connectors: StartedConnector[] = [];
   const stopAll = async () => {
     try {
+      const closed = await Promise.allSettled(connectors.map((c) => c.close()));
+      for (const r of closed) if (r.status === 'rejected') logger.warn({ err: r.reason as Error }, 'connector close failed');
       await worker?.close();
     } finally {
       try {
@@ -118,6 +131,20 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
       registry,
     });
 
+    const banner: string[] = [];
+    if (mqtt) {
+      const password = (await readFile(credentials.passwordFile, 'utf8')).trim();
+      const options = { ...mqtt.options, gateway: { url, credentials: { user: credentials.user, password } } };
+      const started = await startMqtt(options, registry, logger);
+      connectors.push(started);
+      banner.push(`MQTT:      ${started.line}`);
+    }
+    if (coap) {
+      const started = await startCoap(coap, url, registry, logger);
+      connectors.push(started);
+      banner.push(`CoAP:      ${started.line}`);
+    }
+
     io.print(`faas-ts is up.`);
     io.print(`Gateway:   ${url}`);
     if (gatewayConfig.uiDir) io.print(`UI:        ${url}/ui/`);
@@ -130,6 +157,7 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
     }
     io.print(`Data:      ${config.dataDir}`);
     io.print(`Async:     ${url}/async-function/NAME (durable queue in ${config.queueDir})`);
+    for (const line of banner) io.print(line);
     if (deployed.length > 0) {
       const path = (d: DeployResult) => (d.namespace === provider.defaultNamespace ? d.name : `${d.name}.${d.namespace}`);
       io.print(`Functions: ${deployed.map((d) => `${url}/function/${path(d)}`).join(' ')}`);
