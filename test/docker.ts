@@ -143,3 +143,27 @@ export async function serviceContainers(service: string): Promise<string[]> {
 }
 
 export { docker as dockerCli };
+
+export const CLASSIC_IMAGE = 'functions/alpine:latest';
+
+/**
+ * A classic-mode watchdog image (scripts/images/build-classic.sh): the bundled watchdog
+ * forking the service's fprocess per request, with the host's coreutils. By default the
+ * tag the OpenFaaS certifier deploys (`functions/alpine:latest`), so that name resolves
+ * to a local image on a node with no registry. Rebuilt when the image's `faas-ts.inputs`
+ * label (a hash of the watchdog bundle, the build files and the interval) differs.
+ */
+export async function ensureClassicImage(tag = CLASSIC_IMAGE, healthcheckInterval = '2s'): Promise<string> {
+  const watchdog = join(repo, 'dist/fwatchdog.cjs');
+  if (!existsSync(watchdog)) throw new Error('dist/fwatchdog.cjs missing: run `npm run build:watchdog` first');
+  if (!(await imageExists(BASE_IMAGE))) await run(join(repo, 'scripts/images/build-base.sh'), [BASE_IMAGE], { timeout: 120_000 });
+  const inputs = hashFiles([watchdog, ...['classic.Dockerfile', 'build-classic.sh'].map((f) => join(repo, 'scripts/images', f))]) + `-${healthcheckInterval}`;
+  const current = await docker(['image', 'inspect', '--format', '{{index .Config.Labels "faas-ts.inputs"}}', tag], 20_000).catch(() => '');
+  if (current !== inputs) {
+    await run(join(repo, 'scripts/images/build-classic.sh'), [tag, healthcheckInterval], {
+      timeout: 180_000,
+      env: { ...process.env, LABEL: `faas-ts.inputs=${inputs}` },
+    });
+  }
+  return tag;
+}
