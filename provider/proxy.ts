@@ -13,8 +13,22 @@
  * connection before any of the request body was read, another ready replica is
  * tried. Failures before response headers answer 502 with an empty body;
  * failures after headers truncate the response (the socket is destroyed).
+ *
+ * Full duplex: undici writes a request's head only together with its first
+ * body chunk, so a client that sends headers and then waits for the function
+ * to speak first (a streaming-mode function printing a prompt) would never
+ * reach the replica. Requests whose body has not started arriving when they
+ * are forwarded therefore go through node:http (head flushed at once, body
+ * piped as it comes); everything else, the hot path, uses undici.
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Agent as AgentType, Dispatcher } from 'undici';
@@ -125,6 +139,14 @@ function hasRequestBody(req: IncomingMessage): boolean {
   return len !== undefined && len !== '0';
 }
 
+/**
+ * True when the request has a body none of which has arrived yet: undici
+ * would hold the request head back until it does.
+ */
+function bodyNotStarted(req: IncomingMessage): boolean {
+  return !req.complete && req.readableLength === 0 && !req.readableDidRead;
+}
+
 function forwardedFor(req: IncomingMessage): string {
   const addr = req.socket.remoteAddress ?? '';
   const port = req.socket.remotePort ?? 0;
@@ -148,6 +170,14 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
     bodyTimeout: timeoutMs,
     connect: { timeout: timeoutMs },
   });
+  // Only for requests whose body has not started (see the header comment); created on first use.
+  let httpAgent: HttpAgent | undefined;
+  const duplexAgent = (): HttpAgent =>
+    (httpAgent ??= new HttpAgent({
+      keepAlive: true,
+      maxSockets: options.maxConnectionsPerEndpoint ?? 1024,
+      timeout: options.keepAliveTimeoutMs ?? 90_000,
+    }));
   const inflight = new Map<string, number>();
   let rotation = 0;
   let closed = false;
@@ -250,7 +280,7 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
       const attempt = (endpoint: InvokeEndpoint): void => {
         const { origin, base } = splitBaseUrl(endpoint.baseUrl);
         acquire(endpoint.baseUrl);
-        const handler = new ProxyHandler(req, res, p, timeoutMs, callResponseHeaders, (result, retryable) => {
+        const done = (result: AttemptResult, retryable: boolean): void => {
           release(endpoint.baseUrl);
           if (retryable && result.error && !res.headersSent && !res.destroyed) {
             (tried ??= new Set()).add(endpoint.baseUrl);
@@ -266,7 +296,15 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
             return;
           }
           resolve({ statusCode: result.statusCode, endpoint, error: result.error });
-        });
+        };
+        if (p.hasBody && bodyNotStarted(req)) {
+          forwardDuplex(req, res, p, timeoutMs, callResponseHeaders, done, {
+            url: origin + base + endpoint.pathPrefix + fo.path,
+            agent: duplexAgent(),
+          });
+          return;
+        }
+        const handler = new ProxyHandler(req, res, p, timeoutMs, callResponseHeaders, done);
         try {
           agent.dispatch(
             {
@@ -291,6 +329,7 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
     inFlight: (endpoint) => inflight.get(endpoint.baseUrl) ?? 0,
     close() {
       closed = true;
+      httpAgent?.destroy();
       closing ??= agent.close();
       return closing;
     },
@@ -399,4 +438,129 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.res.removeListener('drain', this.onDrain);
     this.finish(result, retryable);
   }
+}
+
+/**
+ * Flat name/value list → object for node:http (node 20 frames a body sent with
+ * an array of headers without chunked encoding). Repeated names become arrays.
+ */
+function headerObject(flat: readonly string[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  const seen = new Map<string, string>(); // lower-case → the first spelling
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    const value = flat[i + 1]!;
+    const lower = name.toLowerCase();
+    const key = seen.get(lower);
+    if (key === undefined) {
+      seen.set(lower, name);
+      out[name] = value;
+    } else {
+      const prev = out[key]!;
+      out[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+    }
+  }
+  return out;
+}
+
+/**
+ * One attempt over node:http for a request whose body has not started: the
+ * head goes out at once, the body is piped as it arrives and the response is
+ * relayed chunk by chunk with backpressure, both directions at the same time.
+ * Same outcomes as ProxyHandler (502 before headers, truncation after).
+ */
+function forwardDuplex(
+  req: IncomingMessage,
+  res: ServerResponse,
+  prepared: Prepared,
+  timeoutMs: number,
+  addCallHeaders: (p: Prepared, h: OutgoingHttpHeaders) => OutgoingHttpHeaders,
+  finish: (r: AttemptResult, retryable: boolean) => void,
+  target: { url: string; agent: HttpAgent },
+): void {
+  let done = false;
+  let streamed = false;
+  let statusCode = 0;
+  let upstream: ClientRequest;
+  let upstreamRes: IncomingMessage | undefined;
+
+  const settle = (result: AttemptResult, retryable: boolean): void => {
+    done = true;
+    clearTimeout(timer);
+    res.removeListener('close', onClientClose);
+    res.removeListener('drain', onDrain);
+    req.unpipe(upstream);
+    req.removeListener('error', fail);
+    finish(result, retryable);
+  };
+  const fail = (error: Error): void => {
+    if (done) return;
+    upstream.destroy();
+    if (streamed) res.destroy();
+    const code = (error as { code?: string }).code;
+    const retryable = !streamed && code !== undefined && CONNECT_ERRORS.has(code) && !req.readableDidRead;
+    settle({ statusCode: streamed ? statusCode : 502, error, streamed }, retryable);
+  };
+  const onClientClose = (): void => {
+    if (!done) fail(new ClientGoneError());
+  };
+  const onDrain = (): void => {
+    upstreamRes?.resume();
+  };
+  const timer = setTimeout(() => fail(new UpstreamTimeoutError(timeoutMs)), timeoutMs);
+
+  try {
+    upstream = httpRequest(target.url, {
+      method: req.method ?? 'POST',
+      headers: headerObject(prepared.headers),
+      agent: target.agent,
+    });
+  } catch (err) {
+    upstream = undefined as unknown as ClientRequest;
+    clearTimeout(timer);
+    finish({ statusCode: 502, error: err as Error, streamed: false }, false);
+    return;
+  }
+  res.once('close', onClientClose);
+  upstream.on('error', fail);
+  upstream.on('response', (r) => {
+    upstreamRes = r;
+    if (done) {
+      r.destroy();
+      return;
+    }
+    statusCode = r.statusCode ?? 502;
+    const out: OutgoingHttpHeaders = { ...r.headers };
+    for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];
+    try {
+      res.writeHead(statusCode, addCallHeaders(prepared, out));
+    } catch (err) {
+      res.removeHeader('content-length');
+      fail(err as Error);
+      return;
+    }
+    streamed = true;
+    r.on('data', (chunk: Buffer) => {
+      if (done || res.destroyed) return;
+      if (!res.write(chunk)) {
+        r.pause();
+        res.once('drain', onDrain);
+      }
+    });
+    r.on('end', () => {
+      if (done) return;
+      // Answered before the upload ended: that socket cannot be reused.
+      if (!upstream.writableFinished) upstream.destroy();
+      res.end();
+      settle({ statusCode, streamed }, false);
+    });
+    r.on('error', fail);
+    r.on('close', () => {
+      if (!r.complete) fail(new Error('upstream closed the response early'));
+    });
+  });
+  // The head goes out now, before any body byte exists.
+  upstream.flushHeaders();
+  req.pipe(upstream);
+  req.on('error', fail);
 }

@@ -3,7 +3,7 @@
  * forwards with createInvocationProxy, as the faas-provider REST server does.
  */
 import t, { type Test } from 'tap';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { createInvocationProxy, type ForwardOptions, type InvocationProxyOptions } from '../provider/index.js';
@@ -120,4 +120,85 @@ t.test('a slow reader pauses the replica instead of buffering its whole response
     total += (value as Buffer).length;
   }
   t.ok(total > 60 * 1024 * 1024, 'the rest still arrives once the client reads');
+});
+
+/**
+ * A request whose body has not started when it is forwarded (the client sent
+ * its headers and waits for the function to speak first) takes the node:http
+ * path: the head reaches the replica at once and both directions stream.
+ */
+function silentUpload(url: string, headers: Record<string, string> = {}) {
+  const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers } });
+  const state = { text: '', status: 0, headers: {} as IncomingMessage['headers'], ended: false, error: undefined as Error | undefined };
+  req.on('error', (e) => (state.error = e));
+  req.on('response', (r) => {
+    state.status = r.statusCode ?? 0;
+    state.headers = r.headers;
+    r.setEncoding('utf8');
+    r.on('data', (c: string) => (state.text += c));
+    r.on('end', () => (state.ended = true));
+    r.on('error', (e) => (state.error = e));
+  });
+  req.flushHeaders();
+  return { req, state };
+}
+
+t.test('body not started: head forwarded at once, full duplex, call headers, retry on refused', async (t) => {
+  const b = await backend(t, 'duplex', (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-seen-ua': req.headers['user-agent'] ?? '', 'x-dup': req.headers['x-dup'] ?? '' });
+    res.write('ready\n');
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => res.write(`got ${c}`));
+    req.on('end', () => res.end('bye\n'));
+  });
+  const refused = await backend(t, 'gone');
+  await refused.close();
+  const { url, results } = await front(t, { upstreamTimeoutMs: 5000, userAgent: 'gw/9', callHeaders: { servedBy: 'test' } }, () => ({
+    endpoints: [refused.endpoint, b.endpoint],
+    path: '/',
+  }));
+  for (let i = 0; i < 2; i++) {
+    const { req, state } = silentUpload(url, { 'x-dup': 'a' });
+    await until(() => state.text === 'ready\n', 5000, 'replica answered before any body byte');
+    t.equal(state.status, 200);
+    t.ok(state.headers['x-call-id'], 'call id added');
+    t.equal(state.headers['x-served-by'], 'test');
+    t.equal(state.headers['x-seen-ua'], 'gw/9');
+    t.equal(state.headers['x-dup'], 'a');
+    req.write('one\n');
+    await until(() => state.text.endsWith('got one\n'), 5000, 'first part echoed while the upload is open');
+    req.end('two\n');
+    await until(() => state.ended, 5000, 'response end');
+    t.equal(state.text, 'ready\ngot one\ngot two\nbye\n');
+  }
+  await until(() => results.length === 2, 5000, 'forward results');
+  t.same(results.map((r) => [r.statusCode, r.error]), [[200, undefined], [200, undefined]], 'refused replica skipped without error');
+});
+
+t.test('body not started: replica timeout → 502; replica answering early ends the exchange', async (t) => {
+  const stuck = await backend(t, 'stuck', () => {
+    // never answers
+  });
+  const early = await backend(t, 'early', (_req, res) => {
+    res.writeHead(201, { 'content-type': 'text/plain' });
+    res.end('done early\n');
+  });
+  let target = stuck.endpoint;
+  const { url, results } = await front(t, { upstreamTimeoutMs: 300 }, () => ({ endpoints: [target], path: '/' }));
+
+  const slow = silentUpload(url);
+  t.teardown(() => slow.req.destroy());
+  await until(() => slow.state.ended, 5000, '502 after the upstream deadline');
+  t.equal(slow.state.status, 502);
+  t.equal(results[0]?.statusCode, 502);
+  t.match(results[0]?.error?.message, /within 300ms/);
+
+  target = early.endpoint;
+  const fast = silentUpload(url);
+  t.teardown(() => fast.req.destroy());
+  await until(() => fast.state.ended, 5000, 'early answer relayed while the upload is open');
+  t.equal(fast.state.status, 201);
+  t.equal(fast.state.text, 'done early\n');
+  await until(() => results.length === 2, 5000, 'second result');
+  t.equal(results[1]?.statusCode, 201);
 });
