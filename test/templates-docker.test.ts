@@ -180,6 +180,8 @@ t.test('every template: faas-ts build --docker on a local base → container →
     t.equal(res.status, 200, `${what}: status`);
     if (typeof r.expect === 'string') t.equal(res.text, r.expect, `${what}: answer`);
     else t.match(res.text, r.expect, `${what}: answer`);
+    // the local bases have no uid 1000: the Dockerfile added it as "app"
+    t.equal(await dockerCli(['exec', id, 'id', '-un']), 'app', `${what}: runs as app`);
     t.equal(await dockerCli(['exec', id, 'id', '-u']), '1000', `${what}: runs as uid 1000`);
     await until(
       async () => (await dockerCli(['inspect', id, '--format', '{{.State.Health.Status}}'])) === 'healthy',

@@ -4,7 +4,8 @@
 # template Dockerfiles' RUN lines use, each with the shared libraries ldd reports,
 # put together by `docker import`. With PYTHON=1 it also holds the machine's Debian
 # python3 and its standard library (lib-dynload extension modules and their libraries
-# included). /etc/passwd already has user app (1000:1000).
+# included). /etc/passwd has root and nobody only: the template Dockerfiles add uid 1000
+# (with no useradd/adduser in the image, by appending to /etc/passwd).
 #
 # The templates take it as their base with --build-arg BASE_IMAGE=<tag>, e.g.
 #   scripts/images/build-runtime-base.sh                  -> faas-ts/runtime-base:20
@@ -43,7 +44,7 @@ fi
 t0=$(date +%s%N)
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/usr/bin "$root"/usr/sbin "$root"/usr/lib "$root"/usr/lib64 "$root"/etc "$root"/tmp "$root"/home/app "$root"/root "$root"/var/openfaas/secrets
+mkdir -p "$root"/usr/bin "$root"/usr/sbin "$root"/usr/lib "$root"/usr/lib64 "$root"/etc "$root"/tmp "$root"/root "$root"/var/openfaas/secrets
 # Mirror the host's merged /usr (bin -> usr/bin, lib64 -> usr/lib64, ...) so the ELF
 # interpreter and library paths that ldd printed resolve the same way.
 for d in bin sbin lib lib64; do
@@ -61,12 +62,11 @@ if [ -n "$pydir" ]; then
   [ -e "$root/usr/bin/python" ] || ln -s python3 "$root/usr/bin/python"
 fi
 cp --parents -L /etc/ssl/certs/ca-certificates.crt "$root" 2>/dev/null || true
-printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$root/etc/passwd"
-printf 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n' >"$root/etc/group"
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 printf 'hosts: files dns\npasswd: files\ngroup: files\n' >"$root/etc/nsswitch.conf"
-chown -R 1000:1000 "$root/home/app"
 tar -C "$root" -c . | docker import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c "LABEL faas-ts.base-inputs=$hash" -c 'CMD ["/bin/sh"]' - "$tag" >/dev/null
 echo "built $tag in $(( ($(date +%s%N) - t0) / 1000000 )) ms ($(docker image inspect "$tag" --format '{{.Size}}' | awk '{printf "%d MB", $1/1e6}'))" >&2
-docker run --rm "$tag" sh -c 'node -e "console.log(\"node\", process.version, process.arch)"; if command -v python3 >/dev/null; then python3 -c "import sys, json, http.server, email; print(\"python\", sys.version.split()[0])"; fi; id app' >&2
+docker run --rm "$tag" sh -c 'node -e "console.log(\"node\", process.version, process.arch)"; if command -v python3 >/dev/null; then python3 -c "import sys, json, http.server, email; print(\"python\", sys.version.split()[0])"; fi' >&2
