@@ -64,7 +64,7 @@ process.on('SIGINT', stop);
  */
 const GATEWAY_ONLY_ENTRY = `
 import { loadGatewayConfig, startGateway } from './gateway/index.js';
-import { createRestProvider } from './provider/index.js';
+import { createRestProvider } from './provider/rest.js';
 const provider = createRestProvider({ baseUrl: 'http://127.0.0.1:9', defaultNamespace: 'openfaas-fn' });
 const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0' }), { provider });
 console.log(JSON.stringify({ gateway: gw.url, direct: '' }));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { serveProvider } from '../provider/index.js';
+import { serveProvider } from '../provider/rest.js';
 import { createLocalProvider } from '../provider-local/index.js';
 import { createFileQueue } from '../queue-worker/index.js';
 import { freePort, killGroup, until, watchdogCommand } from '../test/helpers.js';

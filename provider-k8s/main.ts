@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import { serveProvider } from '../provider/index.js';
+import { serveProvider } from '../provider/rest.js';
 import { loadClientNode } from './client-node.js';
 import { loadK8sServerEnv } from './env.js';
 import { createK8sProvider } from './provider.js';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { serveProvider } from '../provider/index.js';
+import { serveProvider } from '../provider/rest.js';
 import { loadSwarmMainConfig } from './main-config.js';
 import { createSwarmProvider } from './provider.js';
 

@@ -1,3 +1,4 @@
+// The REST server/client live in provider/rest.ts (they load Fastify and undici).
 export type * from './types.js';
 export type { Provider } from './provider.js';
 export { ProviderError, ProviderErrorCodes, type ProviderErrorCode } from './errors.js';
@@ -13,5 +14,3 @@ export {
 } from './schemas.js';
 export type { RequestQueuer } from './queue.js';
 export { createInvocationProxy, type InvocationProxy, type InvocationProxyOptions, type ForwardOptions, type ForwardResult } from './proxy.js';
-export { serveProvider, type ServeProviderOptions, type ProviderServer } from './rest-server.js';
-export { createRestProvider, type RestProviderOptions } from './rest-client.js';

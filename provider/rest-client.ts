@@ -5,8 +5,8 @@
  * a remote provider from a local one, and invocations go through the remote
  * provider's own /function route (one endpoint, the provider load-balances).
  */
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool as PoolType } from 'undici';
 import type { Provider } from './provider.js';
 import type {
   FunctionDeployment,
@@ -20,6 +20,19 @@ import type {
 } from './types.js';
 import { ProviderError, type ProviderErrorCode } from './errors.js';
 import { DEFAULT_NAMESPACE } from './names.js';
+
+/**
+ * undici's Pool and its request() alone, as provider/proxy.ts does for Agent:
+ * the package index also loads fetch, WebSocket, the cache and mocks. The
+ * index only attaches api-request to Dispatcher.prototype, so calling it with
+ * the pool as `this` is the same call. Paths are stable within undici 7.
+ */
+const undiciRequire = createRequire(import.meta.url);
+const Pool = undiciRequire('undici/lib/dispatcher/pool.js') as typeof PoolType;
+const poolRequest = undiciRequire('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
 
 export interface RestProviderOptions {
   /** e.g. `http://127.0.0.1:8081` or `http://faas-netes:8080/` (a path prefix is kept). */
@@ -61,7 +74,7 @@ export function createRestProvider(opts: RestProviderOptions): Provider {
 }
 
 class RestProvider implements Provider {
-  readonly #pool: Pool;
+  readonly #pool: PoolType;
   readonly #basePath: string;
   readonly #baseUrl: string;
   readonly #auth: string | undefined;
@@ -108,7 +121,7 @@ class RestProvider implements Provider {
       headers['content-type'] = 'application/json';
     }
     try {
-      return await this.#pool.request({
+      return await poolRequest.call(this.#pool, {
         method: call.method,
         path: this.#basePath + call.path + (search ? `?${search}` : ''),
         headers,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalProvider } from '../provider-local/index.js';
 import { runProviderContract } from './contract.js';
-import { createRestProvider, serveProvider } from './index.js';
+import { createRestProvider, serveProvider } from './rest.js';
 import { watchdogCommand } from '../test/helpers.js';
 
 /** http-mode function answering 200 on every path. */

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createLocalProvider } from '../provider-local/index.js';
-import { serveProvider, createRestProvider, type LogMessage, type Provider } from './index.js';
+import type { LogMessage, Provider } from './index.js';
+import { serveProvider, createRestProvider } from './rest.js';
 import { until, watchdogCommand } from '../test/helpers.js';
 
 const READY_MS = 20_000;

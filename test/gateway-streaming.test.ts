@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadGatewayConfig, startGateway } from '../gateway/index.js';
 import { createLocalProvider } from '../provider-local/index.js';
-import { createRestProvider, serveProvider } from '../provider/index.js';
+import { createRestProvider, serveProvider } from '../provider/rest.js';
 import { until, watchdogCommand } from './helpers.js';
 
 const HANDLER = `#!/usr/bin/env bash
