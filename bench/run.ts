@@ -2,15 +2,16 @@
  * `npm run bench`: run the benchmark suites one after another and write their
  * tables to bench/results/<date>.md (stdout too). Not part of `npm test`.
  *
- *   npm run bench [-- suite ...]     suites: watchdog gateway async autoscale connectors
+ *   npm run bench [-- suite ...]     suites: watchdog gateway async autoscale connectors swarm
  *                                    (default: all; autoscale needs prometheus,
- *                                    connectors needs mosquitto, async needs nats-server)
+ *                                    connectors needs mosquitto, async needs nats-server,
+ *                                    swarm needs dockerd (test/docker.ts starts it))
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['watchdog', 'gateway', 'async', 'autoscale', 'connectors'] as const;
+const SUITES = ['watchdog', 'gateway', 'async', 'autoscale', 'connectors', 'swarm'] as const;
 type Suite = (typeof SUITES)[number];
 
 function chosenSuites(argv: string[]): Suite[] {
