@@ -2,9 +2,11 @@
 # Make sure the system packages the tests use are installed. As root: apt-get
 # install them. Otherwise: stop and print the exact command to run.
 set -euo pipefail
-# command → Debian package
+# command (a name on PATH, or an absolute path) → Debian package. Debian's own
+# python3 is named by path: the local Python base image is made from it, and a
+# python3 elsewhere on PATH (pyenv) would hide its absence.
 declare -A needed=(
-  [python3]=python3
+  [/usr/bin/python3]=python3
   [nats-server]=nats-server
   [dockerd]=docker.io
   [chromium]=chromium
