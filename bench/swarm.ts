@@ -163,7 +163,11 @@ async function main(): Promise<void> {
     for (const s of [fn, raw]) await provider.remove(s).catch(() => undefined);
     await provider.close();
     await removeByPrefix(id);
-    await dockerCli(['image', 'rm', imageTag]).catch(() => undefined);
+    // the removed tasks' containers go away asynchronously and hold the image until then
+    await until(async () => {
+      await dockerCli(['image', 'rm', imageTag]).catch(() => undefined);
+      return !(await dockerCli(['image', 'ls', '-q', imageTag]));
+    }, 60_000, `${imageTag} removed`).catch(() => console.error(`could not remove ${imageTag}`));
   }
 }
 
