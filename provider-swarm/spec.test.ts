@@ -138,7 +138,7 @@ t.test('status read back from a service', async (t) => {
     { ID: 'y', Spec: { Name: 'old', Labels: { function: 'true', 'com.openfaas.function': 'old' }, TaskTemplate: { ContainerSpec: { Image: 'img', Env: ['fprocess=cat'] } }, Mode: { Replicated: { Replicas: 1 } } } } as unknown as Dockerode.Service,
     'openfaas-fn',
   );
-  t.match(upstream, { name: 'old', namespace: 'openfaas-fn', envProcess: 'cat', annotations: null });
+  t.match(upstream, { name: 'old', namespace: 'openfaas-fn', envProcess: 'cat', annotations: {} });
   t.notOk(upstream.envVars);
 });
 

@@ -203,7 +203,9 @@ export function statusFromService(service: Dockerode.Service, defaultNamespace: 
     image: c.Image ?? '',
     namespace: serviceNamespace(spec, defaultNamespace),
     labels,
-    annotations: Object.keys(annotations).length > 0 ? annotations : null,
+    // Always an object: clients (the certifier) dereference it, and labels cannot
+    // tell an empty map from none.
+    annotations,
     replicas: spec.Mode?.Replicated?.Replicas ?? 0,
     availableReplicas: 0,
     createdAt: service.CreatedAt ?? undefined,

@@ -55,8 +55,6 @@ export interface CertifierTarget {
    * replicas serve until new ones are ready) needs the certifier's timeline.
    */
   certifierPauses?: boolean;
-  /** Known gaps of the target, by check: reported as TODO (with the reason), not failed. */
-  knownGaps?: { nullAnnotations?: string };
 }
 
 const IMAGE = 'docker.io/functions/alpine:latest';
@@ -103,7 +101,7 @@ export async function certifierCases(t: Test, target: CertifierTarget): Promise<
       t.ok([200, 202].includes(r.status), `${d.service}: ${r.status}`);
       const s = await get(d.service);
       t.match(s.labels, d.labels, 'labels present as an object right after deploy');
-      t.ok(s.annotations !== null && typeof s.annotations === 'object', 'annotations present as an object right after deploy', { todo: target.knownGaps?.nullAnnotations ?? false });
+      t.ok(s.annotations !== null && typeof s.annotations === 'object', 'annotations present as an object right after deploy');
       t.same(Object.fromEntries(Object.entries((s.annotations ?? {}) as object).filter(([k]) => k in d.annotations)), d.annotations, 'annotations byte-exact');
     }
     const list = JSON.parse((await api('GET', `/system/functions?namespace=${NS}`)).text) as Record<string, unknown>[];

@@ -15,9 +15,6 @@
  * - the secret update keeps the certifier's own pauses (1 s + 5 s): swarm updates are
  *   rolling (start-first), so the old replica serves until the new one is ready, and
  *   only the certifier's timeline (not "the very next 200") is the contract;
- * - a known gap is reported as TODO, not failed: provider-swarm answers
- *   `annotations: null` for a function deployed with `annotations: {}` (the
- *   certifier dereferences it).
  * `memory-limit` asks for 5Mi, below Docker's 6 MB minimum, so its task never starts:
  * the certifier only deploys it and reads its status, which works.
  */
@@ -58,6 +55,5 @@ t.test('certifier cases on provider-swarm', async (t) => {
     invokeMs: 45_000,
     readyMs: 45_000,
     certifierPauses: true,
-    knownGaps: { nullAnnotations: 'provider-swarm (spec.ts statusFromService) reports `annotations: null` when a function has none; the certifier dereferences them' },
   });
 });

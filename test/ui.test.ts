@@ -202,7 +202,10 @@ t.test('web UI: list, deploy, invoke, logs, chart, scale, delete; bad input; wro
   }
   await page.keyboard.press('Enter');
   await page.waitForURL(/#\/function\/echo-python\?ns=openfaas-fn$/);
-  t.equal(await page.evaluate('document.activeElement.tagName + ":" + document.activeElement.textContent.trim()'), 'H1:echo-python', 'focus moves to the new page heading');
+  // The page renders after the URL changes: give focus a moment to land.
+  const focused = 'document.activeElement.tagName + ":" + document.activeElement.textContent.trim()';
+  await page.waitForFunction(`${focused} === 'H1:echo-python'`, null, { timeout: 5000 }).catch(() => undefined);
+  t.equal(await page.evaluate(focused), 'H1:echo-python', 'focus moves to the new page heading');
   await waitText(page, '#fn-status', /^Ready$/);
   await page.goBack();
   await page.locator('tr[data-function="hello-node"]').waitFor();
