@@ -2,25 +2,15 @@
 // remove, login) as real processes against a real `faas-ts up`.
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { killGroup, until } from '../test/helpers.js';
+import { cliCommand, killGroup, until } from '../test/helpers.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-/** The compiled CLI when it is at least as new as every cli/*.ts (npm test builds first), else tsx. */
-function cliCommand(): string[] {
-  const dist = join(repo, 'dist', 'cli', 'main.js');
-  if (existsSync(dist)) {
-    const sources = readdirSync(join(repo, 'cli')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-    if (sources.every((f) => statSync(join(repo, 'cli', f)).mtimeMs <= statSync(dist).mtimeMs)) return [dist];
-  }
-  return ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
-}
 const cli = cliCommand();
 
 interface Result {

@@ -1,5 +1,8 @@
 /** Shared test helpers: polling with deadlines, free ports, process cleanup. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Poll `check` until it returns true; fail after `timeoutMs`. Never a fixed sleep. */
 export async function until(
@@ -52,4 +55,20 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIG
  */
 export function watchdogCommand(): string[] {
   return [process.execPath, new URL('../dist/fwatchdog.cjs', import.meta.url).pathname];
+}
+
+/**
+ * argv (after the node executable) that runs the faas-ts CLI: the compiled
+ * dist/cli/main.js when it is at least as new as every cli/*.ts source, else
+ * the sources through tsx.
+ */
+export function cliCommand(): string[] {
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const distMain = join(repo, 'dist', 'cli', 'main.js');
+  if (existsSync(distMain)) {
+    const built = statSync(distMain).mtimeMs;
+    const sources = readdirSync(join(repo, 'cli')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    if (sources.every((f) => statSync(join(repo, 'cli', f)).mtimeMs <= built)) return [distMain];
+  }
+  return ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
 }

@@ -3,31 +3,17 @@
 // second start on the same data dir.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killGroup, until } from './helpers.js';
+import { cliCommand, killGroup, until } from './helpers.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const distMain = join(repo, 'dist', 'cli', 'main.js');
 
-/** The compiled CLI when it is at least as new as every cli/*.ts, else the sources through tsx. */
-function cliCommand(): string[] {
-  if (existsSync(distMain)) {
-    const built = statSync(distMain).mtimeMs;
-    const newest = Math.max(
-      ...readdirSync(join(repo, 'cli'))
-        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-        .map((f) => statSync(join(repo, 'cli', f)).mtimeMs),
-    );
-    if (built >= newest) return [distMain];
-  }
-  return ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
-}
 
 interface Running {
   child: ChildProcess;

@@ -4,14 +4,14 @@
 // Screenshots of every page go to .tap/ui-screenshots/ (not committed).
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { killGroup, until } from './helpers.js';
+import { cliCommand, killGroup, until } from './helpers.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, '.tap', 'ui-screenshots');
@@ -28,20 +28,6 @@ const ARGS = [
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ];
 
-/** The compiled CLI when it is at least as new as every cli/*.ts, else the sources through tsx. */
-function cliCommand(): string[] {
-  const distMain = join(repo, 'dist', 'cli', 'main.js');
-  if (existsSync(distMain)) {
-    const built = statSync(distMain).mtimeMs;
-    const newest = Math.max(
-      ...readdirSync(join(repo, 'cli'))
-        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-        .map((f) => statSync(join(repo, 'cli', f)).mtimeMs),
-    );
-    if (built >= newest) return [distMain];
-  }
-  return ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
-}
 
 interface Gateway {
   url: string;
