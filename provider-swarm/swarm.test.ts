@@ -173,7 +173,7 @@ t.test('a function on swarm, end to end', async (t) => {
     }, READY_MS, 'classic-mode replica printing the secret');
     const s = await p.get(fn);
     t.match(s, { replicas: 1, envProcess: `node /home/app/function/cat.js /var/openfaas/secrets/${secret}`, readOnlyRootFilesystem: true, labels: { rev: '2' } });
-    t.notOk(s?.annotations, 'annotations dropped by the update');
+    t.same(s?.annotations, {}, 'annotations dropped by the update');
     t.notOk(s?.limits, 'limits dropped by the update');
     const [svc] = JSON.parse(await dockerCli(['service', 'inspect', fn]));
     const c = svc.Spec.TaskTemplate.ContainerSpec;

@@ -113,6 +113,9 @@ t.test('gateway + provider-swarm + real swarm tasks', async (t) => {
   await t.test('scale to zero, an invocation wakes it', async (t) => {
     t.equal((await api('POST', `/system/scale-function/${fn}`, { serviceName: fn, replicas: 0 })).status, 202);
     await until(async () => (await status()).availableReplicas === undefined, READY_MS, 'zero replicas');
+    // Swarm stops the old task asynchronously: until it is gone it still serves
+    // (correctly) and nothing would need waking.
+    await until(async () => (await target.provider.endpoints(fn)).length === 0, READY_MS, 'old task gone');
     const started = Date.now();
     const out = await invoke();
     t.equal(out.status, 200, 'woken by the invocation');
