@@ -1,10 +1,9 @@
 /**
  * Basic auth (spec §5.2): credentials read once from
  * `{secret_mount_path}/basic-auth-user` and `basic-auth-password` (trimmed).
- * Comparison is constant-time over SHA-256 digests so neither the content
- * nor the length of the secrets leaks through timing.
+ * The constant-time check itself is provider/basic-auth.ts (shared with the
+ * faas-provider REST server).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -31,23 +30,6 @@ export function readCredentials(secretMountPath: string): Credentials {
     return value;
   };
   return { user: read('basic-auth-user'), password: read('basic-auth-password') };
-}
-
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
-/** A checker for `Authorization` header values. */
-export function createBasicAuthCheck(creds: Credentials): (header: string | undefined) => boolean {
-  const user = digest(creds.user);
-  const password = digest(creds.password);
-  return (header) => {
-    if (!header || header.length < 7 || header.slice(0, 6).toLowerCase() !== 'basic ') return false;
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    const userOk = timingSafeEqual(digest(decoded.slice(0, colon)), user);
-    const passwordOk = timingSafeEqual(digest(decoded.slice(colon + 1)), password);
-    return userOk && passwordOk;
-  };
 }
 
 /** Fastify onRequest hook answering 401 the upstream way when the check fails. */

@@ -14,3 +14,4 @@ export {
 } from './schemas.js';
 export type { RequestQueuer } from './queue.js';
 export { createInvocationProxy, type InvocationProxy, type InvocationProxyOptions, type ForwardOptions, type ForwardResult } from './proxy.js';
+export { createBasicAuthCheck, type BasicAuthCredentials } from './basic-auth.js';

@@ -7,7 +7,6 @@
  * `404 page not found`, a known path with a method it does not serve is `405`
  * with an empty body, and errors are plain text with a trailing newline.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, {
   type FastifyBaseLogger,
@@ -38,6 +37,7 @@ import {
   secretSchema,
 } from './schemas.js';
 import { createInvocationProxy } from './proxy.js';
+import { createBasicAuthCheck } from './basic-auth.js';
 
 /** faas-provider's defaults for `read_timeout` / `write_timeout`. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
@@ -160,24 +160,6 @@ export function logLine(m: LogMessage): string {
   );
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Constant-time check of `Authorization: Basic ...` (§5.2). */
-function makeAuthCheck(credentials: { user: string; password: string }): (header: string | undefined) => boolean {
-  const user = digest(credentials.user);
-  const password = digest(credentials.password);
-  return (header) => {
-    if (!header || !/^basic /i.test(header)) return false;
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    const userOk = timingSafeEqual(digest(decoded.slice(0, colon)), user);
-    const passwordOk = timingSafeEqual(digest(decoded.slice(colon + 1)), password);
-    return userOk && passwordOk;
-  };
-}
 
 /** Strip `$id` so the shared schemas can be used inline on several routes. */
 function inline<T extends { $id?: string }>(schema: T): Omit<T, '$id'> {
@@ -230,7 +212,7 @@ function requireBody<T>(body: unknown): T {
 export async function serveProvider(provider: Provider, opts: ServeProviderOptions = {}): Promise<ProviderServer> {
   const readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   const writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
-  const authOk = opts.credentials ? makeAuthCheck(opts.credentials) : undefined;
+  const authOk = opts.credentials ? createBasicAuthCheck(opts.credentials) : undefined;
 
   const registry = new Registry();
   const requestsTotal = new Counter({
