@@ -5,9 +5,9 @@
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { classicCgiEnv, type RequestTarget } from '../cgi-env.js';
-import { killGroup } from '../process.js';
 import { since } from '../request-log.js';
 import { readBody, runBuffered } from './buffered.js';
+import { forkPerRequestExecutor, guardedHandle } from './fork.js';
 import type { Executor, ExecutorContext } from './types.js';
 
 const ALLOWED = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -88,19 +88,6 @@ export function createClassicExecutor(ctx: ExecutorContext): Executor {
     logger.log(`Wrote ${run.output.length} Bytes - Duration: ${since(start).toFixed(6)}s`);
   }
 
-  return {
-    async start() {},
-    handle(req, res, target) {
-      serve(req, res, target).catch((err: Error) => {
-        logger.log(`Request error: ${err.message}`);
-        res.destroy();
-      });
-    },
-    isReady: () => true,
-    shutdown() {},
-    async close() {
-      for (const c of running) killGroup(c);
-      running.clear();
-    },
-  };
+  return forkPerRequestExecutor(running, guardedHandle(logger, serve));
+
 }

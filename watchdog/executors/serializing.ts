@@ -5,9 +5,9 @@
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cgiEnv, type RequestTarget } from '../cgi-env.js';
-import { killGroup } from '../process.js';
 import { logRequest, since } from '../request-log.js';
 import { readBody, runBuffered } from './buffered.js';
+import { forkPerRequestExecutor, guardedHandle } from './fork.js';
 import type { Executor, ExecutorContext } from './types.js';
 
 export function createSerializingExecutor(ctx: ExecutorContext): Executor {
@@ -40,19 +40,6 @@ export function createSerializingExecutor(ctx: ExecutorContext): Executor {
     logRequest(logger, req, { method: target.method, url: target.url, status: '200', bytes: body.length, seconds: since(start) });
   }
 
-  return {
-    async start() {},
-    handle(req, res, target) {
-      serve(req, res, target).catch((err: Error) => {
-        logger.log(`Request error: ${err.message}`);
-        res.destroy();
-      });
-    },
-    isReady: () => true,
-    shutdown() {},
-    async close() {
-      for (const c of running) killGroup(c);
-      running.clear();
-    },
-  };
+  return forkPerRequestExecutor(running, guardedHandle(logger, serve));
+
 }

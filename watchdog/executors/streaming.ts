@@ -9,6 +9,7 @@ import { cgiEnv, type RequestTarget } from '../cgi-env.js';
 import { relayLines } from '../log.js';
 import { exitText, killGroup, spawnErrorText, spawnGroup, splitCommand } from '../process.js';
 import { logRequest, since } from '../request-log.js';
+import { forkPerRequestExecutor } from './fork.js';
 import type { Executor, ExecutorContext } from './types.js';
 
 export function createStreamingExecutor(ctx: ExecutorContext): Executor {
@@ -83,14 +84,5 @@ export function createStreamingExecutor(ctx: ExecutorContext): Executor {
     req.pipe(child.stdin!);
   }
 
-  return {
-    async start() {},
-    handle,
-    isReady: () => true,
-    shutdown() {},
-    async close() {
-      for (const c of running) killGroup(c);
-      running.clear();
-    },
-  };
+  return forkPerRequestExecutor(running, handle);
 }
