@@ -14,4 +14,5 @@ export {
 } from './schemas.js';
 export type { RequestQueuer } from './queue.js';
 export { createInvocationProxy, type InvocationProxy, type InvocationProxyOptions, type ForwardOptions, type ForwardResult } from './proxy.js';
+export { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
 export { createBasicAuthCheck, type BasicAuthCredentials } from './basic-auth.js';

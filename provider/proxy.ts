@@ -33,6 +33,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Agent as AgentType, Dispatcher } from 'undici';
 import type { InvokeEndpoint } from './types.js';
+import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
 
 export interface InvocationProxyOptions {
   /** Deadline for connect + response headers + response body, in ms. */
@@ -83,18 +84,6 @@ export interface InvocationProxy {
  * stable within undici 7 (the version is pinned by the lockfile).
  */
 const Agent = createRequire(import.meta.url)('undici/lib/dispatcher/agent.js') as typeof AgentType;
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** Errors that mean the replica never saw the request, so another one may be tried. */
 const CONNECT_ERRORS = new Set([
@@ -227,7 +216,7 @@ export function createInvocationProxy(options: InvocationProxyOptions): Invocati
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === 'host' || lower === 'expect') continue;
+      if (HOP_BY_HOP_HEADERS.has(lower) || lower === 'host' || lower === 'expect') continue;
       if (connectionTokens && connectionTokens.includes(lower)) continue;
       if (lower === 'x-forwarded-host') sawHost = true;
       else if (lower === 'x-forwarded-for') sawFor = true;
@@ -391,7 +380,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.done || statusCode < 200) return; // 1xx informational: wait for the final response
     this.statusCode = statusCode;
     const out = headers as OutgoingHttpHeaders;
-    for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];
+    for (const h of HOP_BY_HOP_HEADERS) if (out[h] !== undefined) delete out[h];
     if (this.res.destroyed) return;
     try {
       this.res.writeHead(statusCode, this.addCallHeaders(this.prepared, out));
@@ -531,7 +520,7 @@ function forwardDuplex(
     }
     statusCode = r.statusCode ?? 502;
     const out: OutgoingHttpHeaders = { ...r.headers };
-    for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];
+    for (const h of HOP_BY_HOP_HEADERS) if (out[h] !== undefined) delete out[h];
     try {
       res.writeHead(statusCode, addCallHeaders(prepared, out));
     } catch (err) {

@@ -3,6 +3,7 @@
  * /function route and post the result to X-Callback-Url (spec §1.4, §3.4).
  */
 import { Agent, Pool, request, type Dispatcher } from 'undici';
+import { HOP_BY_HOP_HEADERS } from '../provider/index.js';
 
 export interface InvokeRequest {
   function: string;
@@ -28,20 +29,7 @@ export interface HttpInvoker {
 }
 
 // Never forwarded: connection-level headers, and lengths the client recomputes.
-const DROP = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'content-length',
-  'expect',
-]);
+const DROP: ReadonlySet<string> = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length', 'expect']);
 
 export const WORKER_USER_AGENT = 'faas-ts/queue-worker';
 
