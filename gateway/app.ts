@@ -7,7 +7,6 @@
  *   open:       /function/*, /async-function/* (only with a queue), /healthz, /metrics, /
  *   basic auth: /system/*, /ui/*   (when basic_auth=true)
  */
-import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ValidatorFactory } from '@fastify/ajv-compiler';
 import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler';
@@ -34,6 +33,7 @@ import { uiRoutes } from './routes/ui.js';
 import { createEndpointResolver } from './scale-from-zero.js';
 import { createScaling } from './scaling/index.js';
 import { subsetValidatorCompiler } from './validate.js';
+import { createApiServer, loadTlsMaterial } from './tls.js';
 
 export interface GatewayDeps {
   provider: Provider;
@@ -90,6 +90,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const logger = deps.logger && !deps.logger.bindings().component ? deps.logger.child({ component: 'gateway' }) : deps.logger;
   let authCheck: GatewayContext['authCheck'];
   if (config.basicAuth) authCheck = createBasicAuthCheck(deps.credentials ?? readCredentials(config.secretMountPath));
+  const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
 
   const registry = deps.registry ?? new Registry();
   const shutdown = new AbortController();
@@ -138,7 +139,8 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     // else, and app.inject(), goes through Fastify, whose /function route
     // calls the same handler.
     serverFactory: (fastifyHandler) => {
-      const server = createServer(
+      const server = createApiServer(
+        tls,
         {
           maxHeaderSize: 1024 * 1024,
           requestTimeout: config.readTimeoutMs,
@@ -173,6 +175,12 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   });
 
   app.decorate('gatewayRegistry', registry);
+  // Every route as registered (method + URL), for audits such as test/security-routes.test.ts.
+  const routeTable: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
+  app.decorate('gatewayRoutes', routeTable);
   installErrorHandler(app, logger);
   installRouterBehaviour(app);
   for (const [url, methods] of KNOWN_ROUTES) methodNotAllowed(app, url, methods);

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GatewayError } from './errors.js';
 import { loadScalingConfig, type ScalingConfig } from './scaling/config.js';
+import { parseTlsFiles, type TlsFiles } from './tls.js';
 
 export interface GatewayVersion {
   /** Package version (`package.json`). */
@@ -64,6 +65,8 @@ export interface GatewayConfig {
   /** `ui_dir`: static UI folder; default the repo's `ui/` folder when it exists. */
   readonly uiDir: string | undefined;
   readonly version: GatewayVersion;
+  /** `tls_cert_file` + `tls_key_file` (PEM): serve the API port over HTTPS only. Both or neither. */
+  readonly tls?: TlsFiles;
   /** Autoscaling: embedded rule engine, alert cooldown, idler (gateway/scaling/config.ts). */
   readonly scaling?: ScalingConfig;
 }
@@ -181,6 +184,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   const bindAddress = (env.bind_address ?? '').trim() || DEFAULTS.bindAddress;
 
   const writeTimeoutMs = duration('write_timeout', DEFAULTS.writeTimeoutMs);
+  const tls = parseTlsFiles(env, problems);
   const config: GatewayConfig = {
     port: int('port', DEFAULTS.port, 0, 65535),
     bindAddress,
@@ -202,6 +206,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     maxFunctionBodyBytes: int('max_function_body_bytes', 0, 0),
     maxReplicas: int('max_replicas', 0, 0),
     uiDir,
+    ...(tls ? { tls } : {}),
     scaling: loadScalingConfig(env, parseDurationMs, problems),
     version: Object.freeze({
       release: packageVersion(root),

@@ -11,17 +11,17 @@ import { buildGateway, type GatewayDeps } from './app.js';
 import type { GatewayConfig } from './config.js';
 
 export interface RunningGateway {
-  /** Base URL of the API port, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL of the API port, e.g. `http://127.0.0.1:8080` (`https://` with TLS on). */
   url: string;
   /** Base URL of the metrics port, when enabled. */
   metricsUrl?: string;
   close(): Promise<void>;
 }
 
-function urlOf(address: AddressInfo | string | null): string {
+function urlOf(address: AddressInfo | string | null, scheme = 'http'): string {
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 /** The metrics-port handler: /metrics (any method, as upstream) and GET /healthz. */
@@ -73,7 +73,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await app.close();
     throw err;
   }
-  const url = urlOf(app.server.address());
+  const url = urlOf(app.server.address(), config.tls ? 'https' : 'http');
 
   let metricsServer: Server | undefined;
   let metricsUrl: string | undefined;
