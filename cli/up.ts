@@ -79,10 +79,13 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
   const credentials = await ensureAdminCredentials(config.credentialsDir);
   const stack = config.deploy ? await loadStack(config.stackFile, io.env) : undefined;
 
+  // One registry: the provider's and the worker's metrics are served with the gateway's.
+  const registry = new Registry();
   const provider = await createLocalProvider({
     dataDir: config.dataDir,
     watchdogCommand: [...config.watchdogCommand],
     logger: logger.child({ component: 'provider-local' }),
+    registry,
   });
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let queue: FileQueue | undefined;
@@ -107,8 +110,6 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
   };
   try {
     const deployed = stack ? await buildAndDeploy(provider, stack.functions, config, logger) : [];
-    // One registry: the worker's queue_worker_* metrics are served with the gateway's.
-    const registry = new Registry();
     queue = await createFileQueue({ dir: config.queueDir });
     gateway = await startGateway(gatewayConfig, {
       provider,

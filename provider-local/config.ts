@@ -2,6 +2,7 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import type { Registry } from 'prom-client';
 import { DEFAULT_NAMESPACE, ProviderError } from '../provider/index.js';
 import type { ReplicaTimings } from './replica.js';
 import type { SecretMountMode } from './secret-mount.js';
@@ -43,6 +44,8 @@ export interface LocalProviderConfig {
   version?: { release: string; sha: string; commit_message?: string };
   /** Probe, backoff and stop timings (ms); see ReplicaTimings. */
   timings?: Partial<ReplicaTimings>;
+  /** Registry for the provider's own metrics (`provider_local_replica_restarts_total`); none when absent. */
+  registry?: Registry;
 }
 
 export interface ResolvedConfig {
@@ -59,6 +62,7 @@ export interface ResolvedConfig {
   path: string;
   version: { release: string; sha: string; commit_message?: string } | undefined;
   timings: ReplicaTimings;
+  registry: Registry | undefined;
 }
 
 export const DEFAULT_TIMINGS: ReplicaTimings = Object.freeze({
@@ -104,6 +108,7 @@ export function resolveConfig(config: LocalProviderConfig): ResolvedConfig {
     path: config.path ?? `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     version: config.version,
     timings: Object.freeze(timings),
+    registry: config.registry,
   };
   if (!['auto', 'namespace', 'env'].includes(resolved.secretMount)) problems.push(`secretMount must be auto, namespace or env`);
   if (problems.length) throw new ProviderError('INVALID', `invalid provider-local config: ${problems.join('; ')}`);

@@ -31,6 +31,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Counter } from 'prom-client';
 import {
   assertDns1123Label,
   ProviderError,
@@ -220,6 +221,7 @@ class LocalProviderImpl implements Provider {
   private readonly userNamespaces = new Map<string, FunctionNamespace>();
   private readonly mutex = new KeyedMutex();
   private readonly release: string;
+  private readonly restartsTotal: Counter<'function_name'>;
   private closed = false;
 
   constructor(cfg: ResolvedConfig, mount: { mode: SecretMountMode; unshare?: string }, release: string) {
@@ -232,6 +234,12 @@ class LocalProviderImpl implements Provider {
     this.secretMountMode = mount.mode;
     this.unshare = mount.unshare;
     this.release = release;
+    this.restartsTotal = new Counter({
+      name: 'provider_local_replica_restarts_total',
+      help: 'Replicas restarted after an unexpected exit (crash, kill, failed start)',
+      labelNames: ['function_name'],
+      registers: cfg.registry ? [cfg.registry] : [],
+    });
   }
 
   async init(): Promise<void> {
@@ -458,6 +466,7 @@ class LocalProviderImpl implements Provider {
         this.queueReconcile(entry);
       },
       onSpawn: (pid) => void writeFileAtomic(join(entry.runDir, id, 'pid'), String(pid)).catch(() => undefined),
+      onRestart: () => this.restartsTotal.inc({ function_name: `${name}.${entry.record.spec.namespace}` }),
     });
     entry.replicas.push(replica);
     replica.start();

@@ -56,6 +56,8 @@ export interface ReplicaOptions {
   onChange: (replica: Replica) => void;
   /** Called with the pid of every process started (to reap orphans after a provider crash). */
   onSpawn?: (pid: number) => void;
+  /** Called when the replica died unexpectedly and a restart is scheduled. */
+  onRestart?: (reason: string) => void;
 }
 
 const LISTENING = /^(?:\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d(?:\.\d+)? )?Listening on port: (\d+)\s*$/;
@@ -250,6 +252,7 @@ export class Replica {
     this.readySince = 0;
     this.consecutiveCrashes++;
     this.restarts++;
+    this.opts.onRestart?.(reason);
     const delay = Math.min(t.backoffMaxMs, t.backoffInitialMs * 2 ** (this.consecutiveCrashes - 1));
     this.opts.logger.warn({ instance: this.id, reason, delayMs: delay }, 'replica exited; restarting');
     this.opts.onLog(this.id, `faas-ts-local: replica ${reason}; restarting in ${delay}ms`);
