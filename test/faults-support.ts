@@ -57,6 +57,8 @@ export function startLoad(opts: {
         const e = err as { code?: string; cause?: { code?: string } };
         outcome = `ERR:${e.cause?.code ?? e.code ?? 'unknown'}`;
         counts.failed++;
+        // a target that is down refuses at once: do not spin
+        await new Promise((r) => setTimeout(r, 5));
       }
       counts.byOutcome[outcome] = (counts.byOutcome[outcome] ?? 0) + 1;
       // yield so a loop against a failing target does not spin
@@ -185,5 +187,4 @@ export async function waitForUp(run: UpProcess, timeoutMs = 45_000): Promise<{ u
   return { url: /^Gateway:\s+(\S+)/m.exec(run.stdout())![1]! };
 }
 
-/** Pids of the live processes whose parent is `ppid` (from /proc). */
 export { killGroup };
