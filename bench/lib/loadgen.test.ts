@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closedLoop, openLoop } from './loadgen.js';
@@ -8,7 +8,7 @@ import { closedLoop, openLoop } from './loadgen.js';
  * stallUntil (ms since the first request) every answer is held until
  * stallUntil, as a server paused by GC or a busy CPU would.
  */
-async function server(t: Tap.Test, stall?: { from: number; until: number }): Promise<{ url: string; hits: () => number }> {
+async function server(t: Test, stall?: { from: number; until: number }): Promise<{ url: string; hits: () => number }> {
   let first = 0;
   let hits = 0;
   const srv = http.createServer((req, res) => {
