@@ -21,8 +21,7 @@
  *
  * Both run the gateway without the embedded autoscaler, so replica counts change only
  * when a benchmark asks (scale-from-zero on invocation still works: it is the gateway's).
- * Compiled dist/ entry points are used when they are newer than their sources, else the
- * sources through tsx (which costs memory: rss.ts prints which).
+ * The host processes run the current sources bundled by esbuild (see entryCommand).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -152,16 +151,31 @@ function startChild(name: string, argv: string[], opts: { cwd: string; env: Reco
   };
 }
 
-/** argv running a faas-ts entry point: compiled dist/<rel>.js when newer than the sources of its folder, else tsx. */
-export function entryCommand(root: string, rel: string): { argv: string[]; compiled: boolean } {
-  const dist = join(root, 'dist', `${rel}.js`);
-  const srcDir = join(root, rel.split('/')[0]!);
-  if (existsSync(dist)) {
-    const built = statSync(dist).mtimeMs;
-    const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-    if (sources.every((f) => statSync(join(srcDir, f)).mtimeMs <= built)) return { argv: [process.execPath, dist], compiled: true };
+/**
+ * argv running a faas-ts entry point (`cli/main`, `provider-swarm/main`): the current
+ * sources bundled by esbuild (no type-check, npm packages left external) into
+ * node_modules/.cache/faas-ts-bench/, so the processes run plain node — not tsx, whose
+ * in-process compiler would inflate every RSS figure — and never a stale dist/.
+ * Falls back to tsx when bundling fails. The file is per process; remove it when done.
+ */
+export async function entryCommand(root: string, rel: string): Promise<{ argv: string[]; bundled: boolean; file?: string }> {
+  const outfile = join(root, 'node_modules', '.cache', 'faas-ts-bench', `${rel.replace(/\//g, '-')}-${process.pid}.mjs`);
+  try {
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [join(root, `${rel}.ts`)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'error',
+    });
+    return { argv: [process.execPath, outfile], bundled: true, file: outfile };
+  } catch {
+    return { argv: [process.execPath, '--import', 'tsx', join(root, `${rel}.ts`)], bundled: false };
   }
-  return { argv: [process.execPath, '--import', 'tsx', join(root, `${rel}.ts`)], compiled: false };
 }
 
 async function http(
@@ -389,7 +403,7 @@ async function startLocal(opts: PlatformOptions, log: (line: string) => void): P
   const { root } = opts;
   const dataDir = await mkdtemp(join(tmpdir(), 'faas-ts-bench-'));
   const stack = await loadStackEntries(root);
-  const cli = entryCommand(root, 'cli/main');
+  const cli = await entryCommand(root, 'cli/main');
   const env = {
     ...process.env,
     FAAS_TS_LOG_LEVEL: 'warn',
@@ -501,6 +515,7 @@ async function startLocal(opts: PlatformOptions, log: (line: string) => void): P
           await up?.stop(40_000);
         } finally {
           await rm(dataDir, { recursive: true, force: true });
+          if (cli.file) await rm(cli.file, { force: true });
         }
       },
     };
@@ -508,6 +523,7 @@ async function startLocal(opts: PlatformOptions, log: (line: string) => void): P
   } catch (err) {
     await up?.stop(5_000).catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
+    if (cli.file) await rm(cli.file, { force: true });
     throw err;
   }
 }
@@ -672,6 +688,7 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
   await writeFile(join(secrets, 'basic-auth-user'), 'admin');
   await writeFile(join(secrets, 'basic-auth-password'), password, { mode: 0o600 });
   const children: Child[] = [];
+  const bundles: Array<string | undefined> = [];
   const deployed = new Set<string>();
   const Docker = (await import('dockerode')).default;
   const engineApi = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -691,6 +708,7 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
       500,
     ).catch(() => log(`could not remove network ${network}`));
     await rm(secrets, { recursive: true, force: true });
+    for (const f of bundles) if (f) await rm(f, { force: true });
   };
 
   try {
@@ -699,7 +717,8 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
     children.push(nats);
     const natsPort = Number((await nats.waitFor(/Listening for client connections on 127\.0\.0\.1:(\d+)/, 30_000))[1]);
 
-    const providerCmd = entryCommand(root, 'provider-swarm/main');
+    const providerCmd = await entryCommand(root, 'provider-swarm/main');
+    bundles.push(providerCmd.file);
     const provider = startChild('provider-swarm', providerCmd.argv, {
       cwd: root,
       env: {
@@ -717,7 +736,8 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
     children.push(provider);
     const providerUrl = (await provider.waitFor(/"url":"(http:\/\/[^"]+)"/, 60_000))[1]!;
 
-    const cli = entryCommand(root, 'cli/main');
+    const cli = await entryCommand(root, 'cli/main');
+    bundles.push(cli.file);
     const gwEnv = {
       ...baseEnv,
       functions_provider_url: providerUrl,
