@@ -177,6 +177,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async getNamespace(name: string): Promise<FunctionNamespace | undefined> {
+    assertDns1123Label('namespace', name);
     const n = await this.readFunctionNamespace(name);
     return n && this.toFunctionNamespace(n);
   }
@@ -192,6 +193,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async updateNamespace(ns: FunctionNamespace): Promise<void> {
+    assertDns1123Label('namespace', ns.name);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.readFunctionNamespace(ns.name);
       if (!cur) throw ProviderError.notFound(`namespace ${ns.name}`);
@@ -209,6 +211,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async deleteNamespace(name: string): Promise<void> {
+    assertDns1123Label('namespace', name);
     if (name === this.defaultNamespace) throw ProviderError.invalid(`the default namespace ${name} cannot be deleted`);
     if (!(await this.readFunctionNamespace(name))) throw ProviderError.notFound(`namespace ${name}`);
     try {
@@ -273,6 +276,7 @@ class KubernetesProvider implements K8sProvider {
   // ---- functions ----------------------------------------------------------
 
   private async secretKeys(ns: string, names: string[]): Promise<SecretKeys> {
+    for (const name of names) assertDns1123Label('secret name', name);
     const out: SecretKeys = new Map();
     const missing: string[] = [];
     for (const name of names) {
@@ -387,6 +391,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async remove(name: string, namespace?: string): Promise<void> {
+    assertDns1123Label('function name', name);
     const ns = await this.managed(namespace);
     const what = `function ${name}.${ns}`;
     try {
@@ -413,6 +418,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async get(name: string, namespace?: string): Promise<FunctionStatus | undefined> {
+    assertDns1123Label('function name', name);
     const ns = await this.managed(namespace);
     try {
       const d = await this.apps.readNamespacedDeployment({ name, namespace: ns });
@@ -425,6 +431,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async scale(name: string, replicas: number, namespace?: string): Promise<void> {
+    assertDns1123Label('function name', name);
     if (!Number.isInteger(replicas) || replicas < 0) throw ProviderError.invalid(`replicas must be a non-negative integer (got ${String(replicas)})`);
     const ns = await this.managed(namespace);
     try {
@@ -435,6 +442,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async endpoints(name: string, namespace?: string): Promise<InvokeEndpoint[]> {
+    assertDns1123Label('function name', name);
     const ns = await this.managed(namespace);
     const caches = this.cachesFor(ns);
     const cached = await caches.deployments.waitSynced(SYNC_WAIT_MS);
@@ -519,6 +527,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async updateSecret(secret: Secret): Promise<void> {
+    assertDns1123Label('secret name', secret.name);
     const ns = await this.managed(secret.namespace);
     for (let attempt = 0; ; attempt++) {
       const cur = await this.readManagedSecret(secret.name, ns);
@@ -535,6 +544,7 @@ class KubernetesProvider implements K8sProvider {
   }
 
   async deleteSecret(name: string, namespace?: string): Promise<void> {
+    assertDns1123Label('secret name', name);
     const ns = await this.managed(namespace);
     await this.readManagedSecret(name, ns);
     try {
@@ -547,6 +557,8 @@ class KubernetesProvider implements K8sProvider {
   // ---- logs, info, health ---------------------------------------------------
 
   async *logs(req: LogRequest, signal: AbortSignal): AsyncIterable<LogMessage> {
+    // Also keeps the name out of the label selector below (no selector injection).
+    assertDns1123Label('function name', req.name);
     const ns = await this.managed(req.namespace);
     let pods;
     try {

@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ProviderError, secretBytes, type Secret } from '../provider/index.js';
+import { assertDns1123Label, ProviderError, secretBytes, type Secret } from '../provider/index.js';
 import { isErrno, writeFileAtomic } from './fs-util.js';
 
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -26,11 +26,14 @@ export class SecretStore {
     this.root = root;
   }
 
+  /** The only place paths are built: a name that is not DNS-1123 never becomes a path (no `..`, no `/`). */
   private dir(namespace: string): string {
+    assertDns1123Label('namespace', namespace);
     return join(this.root, namespace);
   }
 
   path(namespace: string, name: string): string {
+    assertSecretName(name);
     return join(this.dir(namespace), name);
   }
 

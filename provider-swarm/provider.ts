@@ -158,6 +158,8 @@ class SwarmFunctionProvider implements SwarmProvider {
 
   /** The function's service, or undefined. Verifies the name exactly (the API also matches id prefixes). */
   private async findService(name: string, ns: string): Promise<Dockerode.Service | undefined> {
+    // Checked before the name becomes part of an Engine API path (`..` would address another resource).
+    assertDns1123Label('function name', name);
     const sname = serviceName(name, ns, this.defaultNamespace);
     let svc: Dockerode.Service;
     try {
@@ -212,6 +214,7 @@ class SwarmFunctionProvider implements SwarmProvider {
     if (!spec || typeof spec.service !== 'string') throw ProviderError.invalid('service is required');
     assertDns1123Label('service', spec.service);
     if (!spec.image) throw ProviderError.invalid('image is required');
+    for (const name of spec.secrets ?? []) assertSecretName(name);
     return this.ns(spec.namespace);
   }
 
@@ -320,6 +323,7 @@ class SwarmFunctionProvider implements SwarmProvider {
   }
 
   async endpoints(name: string, namespace?: string): Promise<InvokeEndpoint[]> {
+    assertDns1123Label('function name', name);
     const ns = this.ns(namespace);
     const key = serviceName(name, ns, this.defaultNamespace);
     const hit = this.endpointCache.get(key);
@@ -532,6 +536,7 @@ class SwarmFunctionProvider implements SwarmProvider {
   }
 
   async deleteSecret(name: string, namespace?: string): Promise<void> {
+    assertSecretName(name);
     const ns = this.ns(namespace);
     const versions = (await this.secretGroups()).get(`${ns}/${name}`);
     if (!versions) throw ProviderError.notFound(`secret ${name} in namespace ${ns}`);
@@ -572,6 +577,7 @@ class SwarmFunctionProvider implements SwarmProvider {
   }
 
   async getNamespace(name: string): Promise<FunctionNamespace | undefined> {
+    assertDns1123Label('namespace', name);
     if (name === this.defaultNamespace) return { name };
     return (await this.namespaceConfigs()).find((c) => c.name === name)?.record;
   }
@@ -611,6 +617,7 @@ class SwarmFunctionProvider implements SwarmProvider {
   }
 
   async deleteNamespace(name: string): Promise<void> {
+    assertDns1123Label('namespace', name);
     if (name === this.defaultNamespace) throw ProviderError.invalid('the default namespace cannot be deleted');
     const found = (await this.namespaceConfigs()).find((c) => c.name === name);
     if (!found) throw ProviderError.notFound(`namespace ${name}`);

@@ -18,6 +18,7 @@ import {
 } from '../../provider/index.js';
 import { qualifiedName, type GatewayContext } from '../context.js';
 import { sendText } from '../http-errors.js';
+import { checkSecretName } from './system-secrets.js';
 import { bodySchema, optionalNamespace, queryParam } from './util.js';
 
 const SCALE_MAX_LABEL = 'com.openfaas.scale.max';
@@ -32,7 +33,10 @@ function toDeployment(body: FunctionDeployment): FunctionDeployment {
   if (body.envProcess !== undefined) spec.envProcess = body.envProcess;
   if (body.envVars !== undefined) spec.envVars = body.envVars;
   if (body.constraints !== undefined) spec.constraints = body.constraints;
-  if (body.secrets !== undefined) spec.secrets = body.secrets;
+  if (body.secrets !== undefined) {
+    for (const name of body.secrets) checkSecretName(name);
+    spec.secrets = body.secrets;
+  }
   if (body.labels !== undefined) spec.labels = body.labels;
   if (body.annotations !== undefined) spec.annotations = body.annotations;
   if (body.limits !== undefined) spec.limits = body.limits;

@@ -7,7 +7,7 @@ import { bodySchema, optionalNamespace, queryParam } from './util.js';
 /** DNS-1123 subdomain, as faas-cli validates secret names. */
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function checkSecretName(name: string): void {
+export function checkSecretName(name: string): void {
   if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     throw ProviderError.invalid(
       `secret name ${JSON.stringify(name)} is invalid: must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')`,
