@@ -20,8 +20,8 @@
  *     with a 5 s start period, so that interval is a floor of the swarm gateway figure.
  * Prints a markdown table (p50/p95/p99/max/min in ms) to stdout; progress on stderr.
  */
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, readlink, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -139,29 +139,45 @@ async function rawLocal(launch: WatchdogLaunch): Promise<number> {
   }
 }
 
-/** `docker service scale --detach fn=1` → first 200 on the task's published port. */
+/**
+ * One POST with node:http, a fresh connection and a 1 s limit: before the task listens, a
+ * published port may accept and then stall a connection, which must not eat a long timeout.
+ */
+function probe(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, timeout: 1_000, headers: { 'content-type': 'text/plain' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end('x');
+  });
+}
+
+interface TaskView {
+  Status?: { State?: string; PortStatus?: { Ports?: Array<{ PublishedPort?: number }> } };
+}
+
+/** `docker service scale --detach fn=1` → first 200 on the task's published port (ports read from the Engine API). */
 async function rawSwarm(fn: string): Promise<number> {
+  const Docker = (await import('dockerode')).default;
+  const engine = new Docker({ socketPath: '/var/run/docker.sock' });
   const started = performance.now();
   await execFileP('docker', ['service', 'scale', '--detach', `${fn}=1`], { timeout: 60_000 });
   let port = 0;
   await until(
     async () => {
-      const { stdout } = await execFileP('docker', ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.ID}}', fn]);
-      for (const id of stdout.trim().split('\n').filter(Boolean)) {
-        const { stdout: p } = await execFileP('docker', ['inspect', '--format', '{{range .Status.PortStatus.Ports}}{{.PublishedPort}} {{end}}', id]);
-        const n = Number(p.trim().split(' ')[0]);
-        if (n > 0) {
-          port = n;
-          return true;
-        }
-      }
-      return false;
+      const tasks = (await engine.listTasks({ filters: { service: [fn], 'desired-state': ['running'] } })) as TaskView[];
+      port = tasks.map((t) => t.Status?.PortStatus?.Ports?.[0]?.PublishedPort ?? 0).find((p) => p > 0) ?? 0;
+      return port > 0;
     },
     120_000,
     `${fn} task port`,
     20,
   );
-  await until(async () => (await post(`http://127.0.0.1:${port}/`, 5_000)) === 200, 120_000, `${fn} task answering 200`, 20);
+  await until(async () => (await probe(`http://127.0.0.1:${port}/`)) === 200, 120_000, `${fn} task answering 200`, 20);
   return performance.now() - started;
 }
 
