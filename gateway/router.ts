@@ -1,8 +1,9 @@
 /**
  * Router behaviour reproduced from upstream (gorilla/mux): unknown paths get
  * `404 page not found`, known paths with another method get an empty 405,
- * and non-canonical paths (`//`, `/./`, `/../`) are redirected with 301 to
- * the cleaned path before routing.
+ * non-canonical paths (`//`, `/./`, `/../`) are redirected with 301 to
+ * the cleaned path before routing, and an empty path variable (`/function/`)
+ * is an unknown path.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { posix } from 'node:path';
@@ -27,8 +28,12 @@ export function installRouterBehaviour(app: FastifyInstance): void {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const target = canonicalPath(path);
-    if (target === undefined) return;
-    return reply.code(301).header('location', q < 0 ? target : target + url.slice(q)).send();
+    if (target !== undefined) return reply.code(301).header('location', q < 0 ? target : target + url.slice(q)).send();
+    // A gorilla/mux path variable matches one or more characters: `/function/` has no route.
+    const params = request.params as Record<string, string> | undefined;
+    if (params && Object.entries(params).some(([key, value]) => key !== '*' && value === '')) {
+      return sendText(reply, 404, '404 page not found');
+    }
   });
 
   app.setNotFoundHandler((_request, reply) => sendText(reply, 404, '404 page not found'));
