@@ -162,7 +162,11 @@ async function send(pool: Pool, path: string, spec: RequestSpec, timeoutMs: numb
   return res.statusCode;
 }
 
-/** Closed loop: `clients` concurrent clients on as many keep-alive connections. */
+/**
+ * Closed loop: `clients` concurrent clients on as many keep-alive
+ * connections. Each client sends at least one measured request, so a target
+ * slower than the whole phase still gets `clients` samples.
+ */
 export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
   checkPhase(o);
   if (!(Number.isInteger(o.clients) && o.clients > 0)) throw new RangeError(`clients must be a positive integer, got ${o.clients}`);
@@ -178,10 +182,14 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
   let lastEnd = measureFrom;
 
   const client = async (): Promise<void> => {
+    let mine = 0;
     for (;;) {
       const t0 = performance.now();
-      if (t0 >= stopAt) return;
+      // A client whose warm-up requests outlasted the whole phase (a target
+      // slower than warm-up + duration) still sends one measured request.
+      if (t0 >= stopAt && mine > 0) return;
       const measured = t0 >= measureFrom;
+      if (measured) mine++;
       if (measured) {
         if (rec.sent >= max) return;
         rec.sent++;
