@@ -138,7 +138,15 @@ class RestProvider implements Provider {
   /** Reads the body as text; on a non-2xx status throws the mapped ProviderError. */
   async #call(call: Call): Promise<{ status: number; text: string }> {
     const res = await this.#send(call);
-    const text = await res.body.text();
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      // The head arrived but the body stalled (body timeout) or was cut: the
+      // provider is as unavailable as when the head never came.
+      if (call.signal?.aborted) throw err;
+      throw new ProviderError('UNAVAILABLE', `${call.method} ${call.path}: ${(err as Error).message}`, { cause: err });
+    }
     if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, text };
     throw httpError(call, res.statusCode, text);
   }
