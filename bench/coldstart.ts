@@ -2,8 +2,9 @@
  * Cold start benchmark (not a test): forced scale-from-zero calls through the gateway,
  * with the raw orchestrator beside them, on either provider.
  *
- *   npx tsx bench/coldstart.ts [--provider local|swarm] [--runs N] [--functions a,b]
- *   (default: local, 30 runs, hello-node and echo-python from stack.yml)
+ *   npx tsx bench/coldstart.ts [--provider local|swarm] [--runs N] [--quick] [--functions a,b]
+ *   (default: local (or env BENCH_PROVIDER), 30 runs (--quick or BENCH_QUICK=1: 5),
+ *   hello-node and echo-python from stack.yml)
  *
  * Per function, interleaved run by run, after one unmeasured warm-up of each path:
  * - gateway: platform.scale(fn, 0) waits until no replica is left (local: no watchdog
@@ -40,13 +41,21 @@ export interface ColdStartArgs {
   functions: string[];
 }
 
-export function parseColdStartArgs(argv: string[]): ColdStartArgs {
+export function parseColdStartArgs(argv: string[], env: Readonly<Record<string, string | undefined>> = {}): ColdStartArgs {
   const { values } = parseArgs({
     args: argv,
-    options: { provider: { type: 'string', default: 'local' }, runs: { type: 'string', default: '30' }, functions: { type: 'string', default: 'hello-node,echo-python' } },
+    options: {
+      provider: { type: 'string', default: env.BENCH_PROVIDER ?? 'local' },
+      runs: { type: 'string' },
+      functions: { type: 'string', default: 'hello-node,echo-python' },
+      // the harness's common flags (bench/lib/report.ts): --quick = 5 runs; charts are not drawn here
+      quick: { type: 'boolean' },
+      charts: { type: 'string' },
+    },
     strict: true,
   });
   const provider = values.provider;
+  values.runs ??= values.quick || env.BENCH_QUICK === '1' ? '5' : '30';
   if (provider !== 'local' && provider !== 'swarm') throw new Error(`--provider: local or swarm, got ${provider}`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new Error(`--runs: 1..1000, got ${values.runs}`);
@@ -235,7 +244,7 @@ export function coldStartTable(provider: ProviderKind, results: ColdStartResult[
 }
 
 async function main(): Promise<void> {
-  const args = parseColdStartArgs(process.argv.slice(2));
+  const args = parseColdStartArgs(process.argv.slice(2), process.env);
   const t0 = Date.now();
   const log = (l: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${l}\n`);
   const platform = await startPlatform({ provider: args.provider, root, log: (l) => (process.env.BENCH_VERBOSE ? log(l) : undefined) });

@@ -2,8 +2,9 @@
  * Memory benchmark (not a test): idle and loaded resident set size (VmRSS from
  * /proc/PID/status) of every component of the platform, on either provider.
  *
- *   npx tsx bench/rss.ts [--provider local|swarm] [--requests N] [--seconds S] [--connections C]
- *   (defaults: local, 4000 requests, at most 20 s, 8 connections)
+ *   npx tsx bench/rss.ts [--provider local|swarm] [--requests N] [--seconds S] [--connections C] [--quick]
+ *   (defaults: local (or env BENCH_PROVIDER), 4000 requests, at most 20 s, 8 connections;
+ *   --quick or BENCH_QUICK=1: 600 requests, at most 5 s)
  *
  * Functions: hello-node and sieve (node20, inproc watchdog mode), iot-predict switched to
  * the watchdog's http mode (node20 template's `mode=http`), echo-python and har-cnn
@@ -46,17 +47,23 @@ interface Args {
   connections: number;
 }
 
-function parse(argv: string[]): Args {
+function parse(argv: string[], env: Readonly<Record<string, string | undefined>>): Args {
   const { values } = parseArgs({
     args: argv,
     options: {
-      provider: { type: 'string', default: 'local' },
-      requests: { type: 'string', default: '4000' },
-      seconds: { type: 'string', default: '20' },
+      provider: { type: 'string', default: env.BENCH_PROVIDER ?? 'local' },
+      requests: { type: 'string' },
+      seconds: { type: 'string' },
       connections: { type: 'string', default: '8' },
+      // the harness's common flags (bench/lib/report.ts): --quick = 600 requests / 5 s
+      quick: { type: 'boolean' },
+      charts: { type: 'string' },
     },
     strict: true,
   });
+  const quick = values.quick === true || env.BENCH_QUICK === '1';
+  values.requests ??= quick ? '600' : '4000';
+  values.seconds ??= quick ? '5' : '20';
   if (values.provider !== 'local' && values.provider !== 'swarm') throw new Error(`--provider: local or swarm, got ${values.provider}`);
   const int = (k: string, v: string, max: number) => {
     const n = Number(v);
@@ -134,7 +141,7 @@ async function removeClassic(platform: BenchPlatform): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2));
+  const args = parse(process.argv.slice(2), process.env);
   const t0 = Date.now();
   const log = (l: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)}s ${l}\n`);
   const platform = await startPlatform({ provider: args.provider, root, log: (l) => (process.env.BENCH_VERBOSE ? log(l) : undefined) });

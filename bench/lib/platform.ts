@@ -795,7 +795,7 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
           return e;
         });
         for (const e of entries) {
-          const existing = await docker(['service', 'ls', '-q', '--filter', `name=${e.name}`]);
+          const existing = (await docker(['service', 'ls', '--format', '{{.Name}}', '--filter', `name=${e.name}`])).split('\n').includes(e.name);
           if (existing && !deployed.has(e.name)) {
             const owner = await docker(['service', 'inspect', '--format', `{{index .Spec.Labels "${BENCH_LABEL}"}}`, e.name]).catch(() => '');
             throw new Error(`a swarm service named ${e.name} already exists (owner: ${owner || 'not a bench platform'}); remove it first`);
@@ -860,7 +860,8 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
           for (const t of await runningTasks(name)) {
             const cid = t.Status?.ContainerStatus?.ContainerID;
             if (!cid) continue;
-            const pid = Number(await docker(['inspect', '--format', '{{.State.Pid}}', cid]).catch(() => '0'));
+            let pid = t.Status?.ContainerStatus?.PID ?? 0;
+            if (!pid) pid = ((await engineApi.getContainer(cid).inspect().catch(() => undefined))?.State?.Pid as number | undefined) ?? 0;
             if (!pid) continue;
             const replica = t.ID.slice(0, 12);
             out.push({ component: `watchdog:${name}/${replica}`, pid });
