@@ -128,7 +128,18 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     onScaled: (label) => ctx.resolver.invalidate(label),
   });
 
-  const invoke = createInvokeHandler(ctx);
+  // Offload to a parent gateway: loaded only when configured (no cost otherwise).
+  const offload = config.offload
+    ? (await import('./offload/index.js')).createOffload(config.offload, {
+        provider,
+        resolver: ctx.resolver,
+        proxy,
+        metrics: ctx.metrics,
+        functionNamespace: config.functionNamespace,
+        logger,
+      })
+    : undefined;
+  const invoke = createInvokeHandler(ctx, offload?.invoke);
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as unknown as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -198,6 +209,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
         maxBodyBytes: config.maxBodyBytes,
         functionNamespace: config.functionNamespace,
         version: config.version.release,
+        ...(offload ? { offload: offload.async } : {}),
       }),
     );
   }
@@ -218,6 +230,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     await scaling.close();
   });
   app.addHook('onClose', async () => {
+    await offload?.close();
     await proxy.close();
   });
   return app;

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GatewayError } from './errors.js';
 import { loadScalingConfig, type ScalingConfig } from './scaling/config.js';
+import { loadOffloadConfig, type OffloadConfig } from './offload/config.js';
 import { parseTlsFiles, type TlsFiles } from './tls.js';
 
 export interface GatewayVersion {
@@ -69,6 +70,8 @@ export interface GatewayConfig {
   readonly tls?: TlsFiles;
   /** Autoscaling: embedded rule engine, alert cooldown, idler (gateway/scaling/config.ts). */
   readonly scaling?: ScalingConfig;
+  /** Offload to a parent gateway (gateway/offload/config.ts); undefined when no parent is configured. */
+  readonly offload?: OffloadConfig;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -208,6 +211,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     uiDir,
     ...(tls ? { tls } : {}),
     scaling: loadScalingConfig(env, parseDurationMs, problems),
+    offload: loadOffloadConfig(env, parseDurationMs, duration('upstream_timeout', DEFAULTS.upstreamTimeoutMs), problems),
     version: Object.freeze({
       release: packageVersion(root),
       sha: env.GIT_SHA ?? '',

@@ -31,6 +31,10 @@ export const GatewayErrorCodes = {
   GW_ERR_UNAUTHORIZED: 401,
   /** Any unexpected failure. */
   GW_ERR_INTERNAL: 500,
+  /** Offload: the call already made `offload_max_hops` hops and is not deployed here (loop or too long a chain). */
+  GW_ERR_OFFLOAD_HOP_LIMIT: 508,
+  /** Offload: the parent gateway did not answer and the call cannot be run or re-sent here. */
+  GW_ERR_OFFLOAD_FAILED: 502,
 } as const;
 
 export type GatewayErrorCode = keyof typeof GatewayErrorCodes;

@@ -55,6 +55,10 @@ export class GatewayMetrics {
   private readonly started = new Map<string, number>();
   /** Per fn.ns total of completed invocations (feeds invocationCount). */
   private readonly counts = new Map<string, number>();
+  /** Offload (gateway/offload/): per `fn.ns reason`, calls answered by a parent, with durations. */
+  private readonly offloads = new Map<string, Series>();
+  /** Offload attempts that got no answer from the parent, and calls refused at the hop limit. */
+  private readonly offloadFailures = new Map<string, { fn: string; reason: string; outcome: string; count: number }>();
 
   constructor(registry: Registry, provider: Provider, logger?: Logger) {
     this.registry = registry;
@@ -79,7 +83,7 @@ export class GatewayMetrics {
         'gateway_functions_seconds',
         'Duration of synchronous function invocations in seconds',
         'histogram',
-        () => [...this.series.values()].flatMap(histogramSamples),
+        () => [...this.series.values()].flatMap((s) => histogramSamples(s)),
         resetInvocations,
       ),
     );
@@ -90,6 +94,33 @@ export class GatewayMetrics {
         'counter',
         () => [...this.started].map(([fn, value]) => ({ labels: { function_name: fn }, value })),
         () => this.started.clear(),
+      ),
+    );
+    registry.registerMetric(
+      family(
+        'gateway_offload_total',
+        'Synchronous invocations answered by a parent gateway, by offload reason',
+        'counter',
+        () => [...this.offloads.values()].map((s) => ({ labels: { function_name: s.fn, reason: s.code }, value: s.count })),
+        () => this.offloads.clear(),
+      ),
+    );
+    registry.registerMetric(
+      family(
+        'gateway_offload_seconds',
+        'Duration of invocations answered by a parent gateway in seconds',
+        'histogram',
+        () => [...this.offloads.values()].flatMap((s) => histogramSamples(s, 'gateway_offload_seconds', 'reason')),
+        () => this.offloads.clear(),
+      ),
+    );
+    registry.registerMetric(
+      family(
+        'gateway_offload_failures_total',
+        'Offloads that did not happen: parent did not answer (outcome=parent-unavailable) or hop limit reached (outcome=hop-limit)',
+        'counter',
+        () => [...this.offloadFailures.values()].map((f) => ({ labels: { function_name: f.fn, reason: f.reason, outcome: f.outcome }, value: f.count })),
+        () => this.offloadFailures.clear(),
       ),
     );
     new Gauge({
@@ -115,18 +146,30 @@ export class GatewayMetrics {
   }
 
   invocationCompleted(fn: string, statusCode: number, seconds: number): void {
-    const key = `${fn} ${statusCode}`;
-    let s = this.series.get(key);
-    if (!s) {
-      s = { fn, code: String(statusCode), count: 0, sum: 0, buckets: new Array<number>(INVOCATION_BUCKETS.length + 1).fill(0) };
-      this.series.set(key, s);
-    }
-    s.count++;
-    s.sum += seconds;
-    let i = 0;
-    while (i < INVOCATION_BUCKETS.length && seconds > INVOCATION_BUCKETS[i]!) i++;
-    s.buckets[i]!++;
+    observe(this.series, fn, String(statusCode), seconds);
     this.counts.set(fn, (this.counts.get(fn) ?? 0) + 1);
+  }
+
+  /** A call (sync or async) of `fn.ns` answered by a parent gateway after `seconds`. */
+  offloaded(fn: string, reason: string, seconds: number): void {
+    observe(this.offloads, fn, reason, seconds);
+  }
+
+  /** An offload attempt of `fn.ns` that got no answer from the parent. */
+  offloadFailed(fn: string, reason: string): void {
+    this.countFailure(fn, reason, 'parent-unavailable');
+  }
+
+  /** A call of `fn.ns` that would have gone up but had no hop left. */
+  offloadRefused(fn: string, reason: string): void {
+    this.countFailure(fn, reason, 'hop-limit');
+  }
+
+  private countFailure(fn: string, reason: string, outcome: string): void {
+    const key = `${fn} ${reason} ${outcome}`;
+    const f = this.offloadFailures.get(key);
+    if (f) f.count++;
+    else this.offloadFailures.set(key, { fn, reason, outcome, count: 1 });
   }
 
   /** Invocations of `fn.ns` started and not yet completed (the idler never scales these down). */
@@ -150,18 +193,35 @@ export class GatewayMetrics {
   }
 }
 
-/** Cumulative `_bucket` samples plus `_sum` and `_count`, as prom-client's Histogram exports them. */
-function histogramSamples(s: Series): Sample[] {
-  const name = 'gateway_functions_seconds';
+/** Count one observation of `seconds` in the (fn, code) series of `map`. */
+function observe(map: Map<string, Series>, fn: string, code: string, seconds: number): void {
+  const key = `${fn} ${code}`;
+  let s = map.get(key);
+  if (!s) {
+    s = { fn, code, count: 0, sum: 0, buckets: new Array<number>(INVOCATION_BUCKETS.length + 1).fill(0) };
+    map.set(key, s);
+  }
+  s.count++;
+  s.sum += seconds;
+  let i = 0;
+  while (i < INVOCATION_BUCKETS.length && seconds > INVOCATION_BUCKETS[i]!) i++;
+  s.buckets[i]!++;
+}
+
+/**
+ * Cumulative `_bucket` samples plus `_sum` and `_count`, as prom-client's
+ * Histogram exports them; the series' second label is named `codeLabel`.
+ */
+function histogramSamples(s: Series, name = 'gateway_functions_seconds', codeLabel = 'code'): Sample[] {
   const out: Sample[] = [];
   let cumulative = 0;
   INVOCATION_BUCKETS.forEach((le, i) => {
     cumulative += s.buckets[i]!;
-    out.push({ labels: { le, function_name: s.fn, code: s.code }, value: cumulative, metricName: `${name}_bucket` });
+    out.push({ labels: { le, function_name: s.fn, [codeLabel]: s.code }, value: cumulative, metricName: `${name}_bucket` });
   });
-  out.push({ labels: { le: '+Inf', function_name: s.fn, code: s.code }, value: s.count, metricName: `${name}_bucket` });
-  out.push({ labels: { function_name: s.fn, code: s.code }, value: s.sum, metricName: `${name}_sum` });
-  out.push({ labels: { function_name: s.fn, code: s.code }, value: s.count, metricName: `${name}_count` });
+  out.push({ labels: { le: '+Inf', function_name: s.fn, [codeLabel]: s.code }, value: s.count, metricName: `${name}_bucket` });
+  out.push({ labels: { function_name: s.fn, [codeLabel]: s.code }, value: s.sum, metricName: `${name}_sum` });
+  out.push({ labels: { function_name: s.fn, [codeLabel]: s.code }, value: s.count, metricName: `${name}_count` });
   return out;
 }
 

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GoURL, QueueRequest, RequestQueuer } from '../../provider/index.js';
+import type { AsyncOffload } from '../offload/async.js';
 
 export interface AsyncFunctionRoutesOptions {
   queue: RequestQueuer;
@@ -24,6 +25,8 @@ export interface AsyncFunctionRoutesOptions {
   functionNamespace?: string;
   /** Build version for `X-Served-By: openfaas-ce/<version>`. */
   version?: string;
+  /** Offload (gateway/offload/async.ts): functions not deployed here go to the parent instead of the queue. */
+  offload?: AsyncOffload;
 }
 
 const NAME = /^[-a-zA-Z_0-9.]+$/;
@@ -109,6 +112,11 @@ export function asyncFunctionRoutes(opts: AsyncFunctionRoutesOptions) {
       const m = PATH.exec(pathOnly);
       const name = m?.[1];
       if (!m || !name || !NAME.test(name)) return sendText(reply, 404, '404 page not found');
+      if (opts.offload && (await opts.offload.wantsParent(name))) {
+        reply.hijack();
+        await opts.offload.forward(request.raw, reply.raw, name, Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+        return;
+      }
 
       // Call-ID middleware (§3.1): ids go both into the queued headers and the response.
       const headers = queuedHeaders(request.raw.rawHeaders);

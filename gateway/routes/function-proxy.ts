@@ -5,10 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { splitFunctionName } from '../../provider/index.js';
+import { splitFunctionName, type InvokeEndpoint } from '../../provider/index.js';
 import { qualifiedName, type GatewayContext } from '../context.js';
 import { GatewayErrorCodes } from '../errors.js';
 import { mapError } from '../http-errors.js';
+import type { OffloadInvoker } from '../offload/invoke.js';
 import { canonicalPath } from '../router.js';
 
 const PREFIX = '/function/';
@@ -52,9 +53,33 @@ function writePlain(res: ServerResponse, status: number, body: string): void {
  * Handle one invocation on raw node objects. Used by the Fastify route and
  * reusable by a raw-server fast path. Never rejects.
  */
-export function createInvokeHandler(ctx: GatewayContext) {
+export function createInvokeHandler(ctx: GatewayContext, offload?: OffloadInvoker) {
   const { config, resolver, proxy, metrics } = ctx;
   const maxBody = config.maxFunctionBodyBytes;
+
+  function failResolve(res: ServerResponse, label: string, err: unknown): void {
+    const mapped = mapError(err);
+    if (!mapped.expected) ctx.logger?.error({ err, fn: label }, 'resolving function failed');
+    // Upstream writes these scaler errors without a trailing newline.
+    if (!res.headersSent && !res.destroyed) writePlain(res, mapped.status, mapped.message);
+  }
+
+  async function runLocal(
+    req: IncomingMessage,
+    res: ServerResponse,
+    label: string,
+    endpoints: InvokeEndpoint[],
+    path: string,
+    startTime: string,
+    t0: number,
+  ): Promise<void> {
+    metrics.invocationStarted(label);
+    const result = await proxy.forward(req, res, { endpoints, path, startTime });
+    metrics.invocationCompleted(label, result.statusCode, (performance.now() - t0) / 1000);
+    if (result.error && result.statusCode >= 500) {
+      ctx.logger?.warn({ fn: label, status: result.statusCode, err: result.error.message }, 'invocation failed');
+    }
+  }
 
   return async function invoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startTime = `${Date.now()}000000`;
@@ -71,23 +96,29 @@ export function createInvokeHandler(ctx: GatewayContext) {
       }
     }
 
+    if (offload !== undefined) {
+      const path = functionSubPath(url);
+      try {
+        await offload(req, res, { name, namespace, label, subPath: path }, {
+          run: (endpoints) => runLocal(req, res, label, endpoints, path, startTime, t0),
+          fail: (err) => failResolve(res, label, err),
+        });
+      } catch (err) {
+        ctx.logger?.error({ err, fn: label }, 'offload failed');
+        if (!res.headersSent && !res.destroyed) writePlain(res, 500, 'internal error\n');
+        else res.destroy();
+      }
+      return;
+    }
+
     let endpoints;
     try {
       endpoints = await resolver.resolve(name, namespace, label);
     } catch (err) {
-      const mapped = mapError(err);
-      if (!mapped.expected) ctx.logger?.error({ err, fn: label }, 'resolving function failed');
-      // Upstream writes these scaler errors without a trailing newline.
-      if (!res.headersSent && !res.destroyed) writePlain(res, mapped.status, mapped.message);
+      failResolve(res, label, err);
       return;
     }
-
-    metrics.invocationStarted(label);
-    const result = await proxy.forward(req, res, { endpoints, path: functionSubPath(url), startTime });
-    metrics.invocationCompleted(label, result.statusCode, (performance.now() - t0) / 1000);
-    if (result.error && result.statusCode >= 500) {
-      ctx.logger?.warn({ fn: label, status: result.statusCode, err: result.error.message }, 'invocation failed');
-    }
+    await runLocal(req, res, label, endpoints, functionSubPath(url), startTime, t0);
   };
 }
 
