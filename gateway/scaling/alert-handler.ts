@@ -25,26 +25,42 @@ export class AlertFormatError extends Error {
   readonly code = 'GW_ERR_ALERT_FORMAT';
 }
 
-/** Validate a parsed JSON body; throws AlertFormatError for anything that is not an alert payload. */
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A string field as Go decodes it: absent or null = unset; any other non-string is a format error. */
+function optionalString(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new AlertFormatError(`${what} is not a string`);
+  return v;
+}
+
+/**
+ * Validate a parsed JSON body; throws AlertFormatError for anything that is
+ * not an alert payload. The keys that are read must have their Go types (a
+ * wrong type fails upstream's json.Unmarshal too): status and receiver
+ * strings, alerts an array of objects, each with a string status and labels
+ * an object of strings. null counts as absent, as in Go; other keys are ignored.
+ */
 export function parseAlertPayload(body: unknown): AlertPayload {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AlertFormatError('not an object');
-  const alerts = (body as { alerts?: unknown }).alerts;
-  if (alerts !== undefined && !Array.isArray(alerts)) throw new AlertFormatError('alerts is not an array');
+  if (!isObject(body)) throw new AlertFormatError('not an object');
+  const alerts = body.alerts;
+  if (alerts !== undefined && alerts !== null && !Array.isArray(alerts)) throw new AlertFormatError('alerts is not an array');
   const out: AlertPayload['alerts'] = [];
-  for (const a of (alerts as unknown[] | undefined) ?? []) {
-    if (a === null || typeof a !== 'object') throw new AlertFormatError('alert is not an object');
-    const { status, labels } = a as { status?: unknown; labels?: unknown };
+  for (const [i, a] of ((alerts as unknown[] | null | undefined) ?? []).entries()) {
+    if (!isObject(a)) throw new AlertFormatError(`alerts[${i}] is not an object`);
     const lbls: Record<string, string> = {};
-    if (labels !== undefined && labels !== null) {
-      if (typeof labels !== 'object') throw new AlertFormatError('labels is not an object');
-      for (const [k, v] of Object.entries(labels as Record<string, unknown>)) if (typeof v === 'string') lbls[k] = v;
+    if (a.labels !== undefined && a.labels !== null) {
+      if (!isObject(a.labels)) throw new AlertFormatError(`alerts[${i}].labels is not an object`);
+      for (const [k, v] of Object.entries(a.labels)) {
+        const value = optionalString(v, `alerts[${i}].labels.${k}`);
+        if (value !== undefined) lbls[k] = value;
+      }
     }
-    out.push({ status: typeof status === 'string' ? status : '', labels: lbls });
+    out.push({ status: optionalString(a.status, `alerts[${i}].status`) ?? '', labels: lbls });
   }
-  const { status, receiver } = body as { status?: unknown; receiver?: unknown };
   return {
-    status: typeof status === 'string' ? status : undefined,
-    receiver: typeof receiver === 'string' ? receiver : undefined,
+    status: optionalString(body.status, 'status'),
+    receiver: optionalString(body.receiver, 'receiver'),
     alerts: out,
   };
 }
