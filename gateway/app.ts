@@ -79,7 +79,10 @@ function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      done(new GatewayError('GW_ERR_INVALID_BODY', `invalid JSON body: ${(err as Error).message}`), undefined);
+      // V8 quotes part of the input in some messages (`Unexpected token 'v', "value=s3cr"... is not valid
+      // JSON`): drop the quote so a secret sent with a typo is not echoed into errors and logs.
+      const reason = (err as Error).message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '');
+      done(new GatewayError('GW_ERR_INVALID_BODY', `invalid JSON body: ${reason}`), undefined);
     }
   });
 }

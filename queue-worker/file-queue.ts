@@ -32,6 +32,10 @@
  */
 import { closeSync, constants as fsConstants, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+
+/** Queue files hold request bodies and headers: readable by the owner only. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { QueueRequest, RequestQueuer } from '../provider/index.js';
@@ -154,12 +158,14 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   const journalCompactBytes = opts.journalCompactBytes ?? 8 * 1024 * 1024;
   const cacheBudget = opts.cacheBytes ?? 64 * 1024 * 1024;
   let cachedBytes = 0;
+  // Queued requests carry bodies and headers (credentials, personal data): owner-only.
+  await mkdir(dir, { recursive: true, mode: DIR_MODE });
   const segDir = join(dir, 'segments');
   const deadDir = join(dir, 'dead');
   const tmpDir = join(dir, 'tmp');
-  await mkdir(segDir, { recursive: true });
-  await mkdir(deadDir, { recursive: true });
-  await mkdir(tmpDir, { recursive: true });
+  await mkdir(segDir, { recursive: true, mode: DIR_MODE });
+  await mkdir(deadDir, { recursive: true, mode: DIR_MODE });
+  await mkdir(tmpDir, { recursive: true, mode: DIR_MODE });
   const lockPath = join(dir, 'LOCK');
   acquireLock(lockPath);
 
@@ -269,9 +275,9 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   let active: { seg: Segment; fh: FileHandle } | undefined;
   if (lastStart >= 0 && segments.has(lastStart)) {
     const seg = segments.get(lastStart)!;
-    active = { seg, fh: await open(seg.path, 'a') };
+    active = { seg, fh: await open(seg.path, 'a', FILE_MODE) };
   }
-  let journal = await open(journalPath, 'a');
+  let journal = await open(journalPath, 'a', FILE_MODE);
   let journalSize = (await stat(journalPath)).size;
 
   /** Every sequence below this is in `live` or done (see compactJournal). */
@@ -296,7 +302,7 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
   async function activeSegment(): Promise<{ seg: Segment; fh: FileHandle }> {
     if (active && active.seg.size < segmentBytes) return active;
     const seg: Segment = { start: nextSeq, path: join(segDir, segName(nextSeq)), live: 0, size: 0 };
-    const fh = await open(seg.path, 'a');
+    const fh = await open(seg.path, 'a', FILE_MODE);
     await fsyncDir(segDir);
     const old = active;
     active = { seg, fh };
@@ -429,7 +435,7 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
       for (let i = 0; i < m.deliveries; i++) out.push(`L ${m.seq}\n`);
     }
     const tmp = join(tmpDir, `journal.${process.pid}.tmp`);
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', FILE_MODE);
     const b = Buffer.from(out.join(''));
     await fh.write(b);
     await fh.sync();
@@ -437,7 +443,7 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     await journal.close();
     await rename(tmp, journalPath);
     await fsyncDir(dir);
-    journal = await open(journalPath, 'a');
+    journal = await open(journalPath, 'a', FILE_MODE);
     journalSize = b.length;
   }
 
@@ -519,7 +525,7 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
       payloadBase64: data.toString('base64'),
     };
     const tmp = join(tmpDir, `dead-${m.seq}.json`);
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', FILE_MODE);
     await fh.write(JSON.stringify(entry));
     await fh.sync();
     await fh.close();
