@@ -30,7 +30,7 @@
  *   written to --out). Exit 1 if an accepted async call never called back.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -291,6 +291,8 @@ const commit = (() => {
   }
 })();
 
+const builtAt = (file: string) => statSync(join(repo, 'dist', file)).mtime.toISOString().slice(0, 16).replace('T', ' ');
+const distBuilt = `${builtAt(join('cli', 'main.js'))} UTC, fwatchdog.cjs ${builtAt('fwatchdog.cjs')} UTC`;
 const seenReplicas = new Map<number, string>();
 let up: Up | undefined;
 let stopping = false;
@@ -627,7 +629,7 @@ const deadLetters = existsSync(deadDir) ? readdirSync(deadDir).filter((f) => f.e
 
 out(`# Soak test, ${new Date(t0).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
 out();
-out(`\`npx tsx bench/soak.ts ${process.argv.slice(2).join(' ')}\` on commit ${commit} (dist/ snapshot), Node ${process.version}, ${cpus().length} cores.`);
+out(`\`npx tsx bench/soak.ts ${process.argv.slice(2).join(' ')}\` on commit ${commit} (snapshot of dist/ as built at ${distBuilt}), Node ${process.version}, ${cpus().length} cores.`);
 out(
   `Embedded default (\`faas-ts up\`, stack.yml's functions${opts.maxReplicas > 0 ? ` with com.openfaas.scale.max=${opts.maxReplicas} on the three loaded ones` : ''}, embedded autoscaler on, default queue-worker settings: max_inflight 1), open-loop ${opts.rate} req/s for ${opts.minutes} min ` +
     `(${(opts.asyncShare * 100).toFixed(0)} % async; hello-node 40 %, echo-python 30 %, sieve n=${SIEVE_N} 30 %), a replica SIGKILL about every ${opts.killEverySec} s, ` +
