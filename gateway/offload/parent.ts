@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent } from 'undici';
@@ -108,6 +109,40 @@ export function relayHeaders(headers: Record<string, string | string[] | undefin
   return out;
 }
 
+/**
+ * The client's body as a stream that starts reading `req` only when undici
+ * pulls from it (after the connection is up), and that undici may destroy on
+ * failure without destroying `req` (undici destroys a failed request's body
+ * stream, which would take the client's socket with it). So a parent that
+ * cannot be reached leaves the body untouched for the local fallback.
+ */
+function lazyBody(req: IncomingMessage): Readable {
+  let attached = false;
+  const onData = (chunk: Buffer) => {
+    if (!body.push(chunk)) req.pause();
+  };
+  const onEnd = () => body.push(null);
+  const onError = (err: Error) => body.destroy(err);
+  const body = new Readable({
+    read() {
+      if (!attached) {
+        attached = true;
+        req.on('data', onData);
+        req.once('end', onEnd);
+        req.once('error', onError);
+      }
+      req.resume();
+    },
+    destroy(err, callback) {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onError);
+      callback(err);
+    },
+  });
+  return body;
+}
+
 export function createParentClient(config: OffloadConfig): ParentClient {
   const ca = config.caFile ? readFileSync(config.caFile, 'utf8') : undefined;
   let authorization: string | undefined;
@@ -140,7 +175,7 @@ export function createParentClient(config: OffloadConfig): ParentClient {
           path: new URL(call.baseUrl).pathname.replace(/\/+$/, '') + call.path,
           method: method as 'GET',
           headers: upstreamHeaders(req, call.body, authorization, outgoingHops(call.hops, config.layer)),
-          body: call.body !== undefined ? call.body : hasStreamBody ? req : null,
+          body: call.body !== undefined ? call.body : hasStreamBody ? lazyBody(req) : null,
           signal: ac.signal,
         });
       } catch (err) {
