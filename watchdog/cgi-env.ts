@@ -32,6 +32,8 @@ function splitUrl(url: string): { path: string; query: string } {
   } catch {
     // keep the raw path when it is not valid percent-encoding
   }
+  // An environment value cannot hold NUL (spawn would throw): `%00` stays encoded.
+  if (path.includes('\0')) path = rawPath;
   return { path, query: q < 0 ? '' : url.slice(q + 1) };
 }
 

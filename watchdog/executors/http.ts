@@ -25,6 +25,18 @@ const FIRST_BACKOFF_MS = 100;
 const STABLE_AFTER_MS = 10_000;
 const PROBE_EVERY_MS = 50;
 
+/**
+ * The upstream failed after its response head. A body delimited by the
+ * connection's close (no Content-Length, not chunked) ended with it, e.g. an
+ * upstream answering 431 and resetting while the request was still being
+ * written: pass on what came. Any other body was cut: cut ours too.
+ */
+function endOrCut(res: ServerResponse, upRes: IncomingMessage): void {
+  const closeDelimited = upRes.headers['content-length'] === undefined && upRes.headers['transfer-encoding'] === undefined;
+  if (closeDelimited) res.end();
+  else res.destroy();
+}
+
 /** Accept: text/event-stream | application/x-ndjson, or Upgrade: websocket (§1.1). */
 export function isStreamingRequest(req: IncomingMessage): boolean {
   const accept = req.headers.accept;
@@ -153,6 +165,7 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
       let gotResponse = false;
+      let upResponse: IncomingMessage | undefined;
       if (timeoutMs >= 0) {
         timer = setTimeout(() => {
           timedOut = true;
@@ -168,6 +181,7 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
       }
       upReq.on('response', (upRes) => {
         gotResponse = true;
+        upResponse = upRes;
         const status = upRes.statusCode ?? 502;
         const raw = upRes.rawHeaders;
         const out: string[] = [];
@@ -189,7 +203,7 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
             callId: config.logCallId,
           });
         });
-        upRes.once('error', () => res.destroy());
+        upRes.once('error', () => endOrCut(res, upRes));
       });
       upReq.on('error', (err) => {
         if (timer) clearTimeout(timer);
@@ -198,7 +212,7 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
           logger.log(`Upstream HTTP request error: ${err.message}`);
           reply(res, 500, start);
         } else {
-          res.destroy();
+          endOrCut(res, upResponse!);
         }
       });
       res.once('close', () => {
@@ -234,7 +248,10 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
     const ip = req.socket.remoteAddress ?? '';
     headers['x-forwarded-for'] = xff ? `${xff}, ${ip}` : ip;
     const upReq = http.request({ host, port, path: req.url, method: req.method, headers, agent });
+    let upResponse: IncomingMessage | undefined;
     upReq.on('response', (upRes) => {
+      upResponse = upRes;
+      upRes.once('error', () => endOrCut(res, upRes));
       const out: string[] = [];
       const raw = upRes.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) {
@@ -253,7 +270,8 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
       if (!res.headersSent) {
         res.writeHead(502, { [INTERNAL]: 'of-watchdog', 'Content-Length': '0' });
         res.end();
-      } else res.destroy();
+      } else if (upResponse) endOrCut(res, upResponse);
+      else res.destroy();
     });
     res.once('close', () => {
       if (!res.writableFinished) upReq.destroy();

@@ -1,0 +1,38 @@
+/** Fuzz campaign (issue #12): mode=static over a small tree with a large file. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+
+import { CANARY_ENV, fuzzRuns, runCampaign } from './fixtures/fuzz.js';
+import { startWatchdog, tempDir } from './fixtures/harness.js';
+
+t.test('static survives random and hostile requests', async (t) => {
+  const root = tempDir(t);
+  const pub = join(root, 'public');
+  mkdirSync(join(pub, 'sub'), { recursive: true });
+  writeFileSync(join(pub, 'index.html'), '<h1>home</h1>');
+  writeFileSync(join(pub, 'a.txt'), 'alpha');
+  writeFileSync(join(pub, 'sub', 'b.json'), '{"b":1}');
+  writeFileSync(join(pub, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 0x64));
+  // Outside static_path: must never be served.
+  writeFileSync(join(root, 'secret.txt'), CANARY_ENV.FUZZ_CANARY);
+  const w = await startWatchdog(t, {
+    ...CANARY_ENV,
+    mode: 'static',
+    static_path: pub,
+    read_timeout: '1500ms',
+    write_timeout: '2s',
+    max_inflight: '4',
+  });
+  await runCampaign(t, w, {
+    mode: 'static',
+    allowed: [200, 206, 301, 304, 400, 404, 405, 408, 413, 416, 417, 429, 431, 505],
+    readTimeoutMs: 1500,
+    writeTimeoutMs: 2000,
+    execTimeoutMs: 0,
+    maxInflight: 4,
+    numRuns: fuzzRuns(400),
+    slowRequest: { method: 'GET', path: '/big.bin' },
+    bigResponse: { method: 'GET', path: '/big.bin' },
+  });
+});
