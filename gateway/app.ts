@@ -17,7 +17,7 @@ import { basicAuthHook, readCredentials } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { GatewayError } from './errors.js';
-import { installErrorHandler, sendText } from './http-errors.js';
+import { clientErrorHandler, installErrorHandler, sendText } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { installRouterBehaviour, methodNotAllowed } from './router.js';
 import { asyncFunctionRoutes } from './routes/async-function.js';
@@ -149,6 +149,8 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     exposeHeadRoutes: false,
     bodyLimit: config.maxBodyBytes,
     return503OnClosing: true,
+    // Requests node's parser rejects (malformed, 431, read_timeout): plain text like every other error.
+    clientErrorHandler,
     // Invocations skip Fastify's routing and hooks (the hot path); everything
     // else, and app.inject(), goes through Fastify, whose /function route
     // calls the same handler.

@@ -6,6 +6,8 @@
  * anything else to 500 without leaking internals.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ProviderError } from '../provider/index.js';
 import { GatewayError, GatewayErrorCodes, type GatewayErrorCode } from './errors.js';
@@ -63,4 +65,24 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger | undef
     }
     return sendText(reply, mapped.status, mapped.message);
   });
+}
+
+/**
+ * Fastify `clientErrorHandler`: the answer to a request node's parser rejects
+ * before any route sees it (malformed request, headers over the size limit,
+ * read_timeout reached). Go's plain text (`400 Bad Request`, `431 Request
+ * Header Fields Too Large`) rather than Fastify's JSON default, then the
+ * connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = `${status} ${STATUS_CODES[status]}`;
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${body}\r\nContent-Type: ${TEXT}\r\nX-Content-Type-Options: nosniff\r\n` +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
