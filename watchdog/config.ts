@@ -21,9 +21,17 @@
  * - `mode=classic`     classic-watchdog behaviour (§1.6); then `cgi_headers`,
  *                      `combine_output`, `marshal_request`, `write_debug` are read and
  *                      `exec_timeout` defaults to 0 and `content_type` to empty (echo).
+ *
+ * Where upstream's lenient rules replace a value the user set (an unparsable
+ * duration, port or flag), the replacement is kept for compatibility but
+ * listed in `warnings`, which main.ts logs: never a silent substitution.
+ * Refused outright (node cannot honour them, upstream Go could): durations
+ * over the longest node timer (~24.8 days; a longer one would fire after
+ * 1 ms), a `content_type` that is not a legal header value, and a
+ * `ready_path` that is not an origin-form path.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseIntOrDuration } from './durations.js';
+import { formatGoDuration, parseGoDuration, parseIntOrDuration } from './durations.js';
 import { ConfigError } from './errors.js';
 
 export type Mode = 'http' | 'streaming' | 'serializing' | 'static' | 'inproc' | 'classic';
@@ -44,6 +52,8 @@ export interface WatchdogConfig {
   readonly healthcheckIntervalMs: number;
   /** 0 = unlimited. */
   readonly maxInflight: number;
+  /** `max_body_bytes` (ours): larger request bodies get 413 (watchdog/body-limit.ts). 0 = unlimited (default, as upstream). */
+  readonly maxBodyBytes: number;
   readonly prefixLogs: boolean;
   /** Max relayed line length in bytes; negative = unbounded. */
   readonly logBufferSize: number;
@@ -68,7 +78,14 @@ export interface WatchdogConfig {
   readonly writeDebug: boolean;
   /** Environment handed to child processes (the watchdog's own). */
   readonly env: Readonly<Record<string, string>>;
+  /** Values the user set that lenient parsing replaced (logged at start). */
+  readonly warnings: readonly string[];
 }
+
+/** setTimeout's ceiling: a longer delay fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Characters node refuses in a header value. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 const MODES: readonly Mode[] = ['http', 'streaming', 'serializing', 'static', 'inproc', 'classic'];
 const FPROCESS_MISSING =
@@ -85,7 +102,41 @@ export function loadConfig(
   opts: LoadOptions = {},
 ): WatchdogConfig {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const get = (k: string): string | undefined => env[k];
+
+  /** of-watchdog duration rule, plus a warning when a set value is replaced and a ceiling. */
+  const duration = (k: string, fallbackMs: number): number => {
+    const v = get(k);
+    const ms = parseIntOrDuration(v, fallbackMs);
+    if (v === undefined || v === '') return ms;
+    const parsed = /^\+?\d+$/.test(v) ? Number(v) * 1000 : parseGoDuration(v);
+    if (parsed === undefined || parsed < 0) {
+      warnings.push(`${k}: "${v}" is not a duration; using ${formatGoDuration(fallbackMs)}`);
+    } else if (!(ms <= MAX_TIMER_MS)) {
+      problems.push(`${k}: "${v}" is longer than the longest supported timeout (${formatGoDuration(MAX_TIMER_MS)})`);
+    }
+    return ms;
+  };
+  /** of-watchdog integer rule (unparsable → 0), with a warning. */
+  const integer = (k: string, fallback: number): number => {
+    const v = get(k);
+    const n = intOrZero(v, fallback);
+    if (v !== undefined && v !== '' && goAtoi(v) === undefined) warnings.push(`${k}: "${v}" is not an integer; using 0`);
+    return n;
+  };
+  /** getBool: "true"/"1"; anything else false, with a warning unless it reads as false. */
+  const flag = (k: string): boolean => {
+    const v = get(k);
+    if (v !== undefined && !['', 'true', '1', 'false', '0'].includes(v)) warnings.push(`${k}: "${v}" is not true or 1; read as false`);
+    return strictBool(v);
+  };
+  const lenient = (k: string, fallback: boolean): boolean => {
+    const v = get(k);
+    const b = lenientBool(v);
+    if (v !== undefined && v !== '' && b === undefined) warnings.push(`${k}: "${v}" is not a boolean; using ${fallback}`);
+    return b ?? fallback;
+  };
 
   const modeRaw = get('mode') ?? '';
   let mode: Mode = 'streaming';
@@ -98,10 +149,10 @@ export function loadConfig(
   const fprocess = nonEmpty(get('function_process')) ?? get('fprocess') ?? '';
   const upstreamUrl = nonEmpty(get('http_upstream_url')) ?? get('upstream_url') ?? '';
 
-  const readTimeoutMs = parseIntOrDuration(get('read_timeout'), 30_000);
-  const writeTimeoutMs = parseIntOrDuration(get('write_timeout'), 30_000);
-  const execTimeoutMs = parseIntOrDuration(get('exec_timeout'), classic ? 0 : 30_000);
-  const healthcheckIntervalMs = parseIntOrDuration(get('healthcheck_interval'), writeTimeoutMs);
+  const readTimeoutMs = duration('read_timeout', 30_000);
+  const writeTimeoutMs = duration('write_timeout', 30_000);
+  const execTimeoutMs = duration('exec_timeout', classic ? 0 : 30_000);
+  const healthcheckIntervalMs = duration('healthcheck_interval', writeTimeoutMs);
   if (writeTimeoutMs === 0) problems.push('write_timeout: HTTP write timeout must be over 0s');
 
   if (fprocess === '' && mode !== 'static' && mode !== 'inproc') problems.push(FPROCESS_MISSING);
@@ -135,7 +186,7 @@ export function loadConfig(
     else metricsPort = n;
   }
 
-  const port = intOrZero(get('port'), 8080);
+  const port = integer('port', 8080);
   if (port < 0 || port > 65535) problems.push(`port: out of range: "${get('port')}"`);
 
   let restartPolicy: RestartPolicy = 'always';
@@ -153,6 +204,18 @@ export function loadConfig(
   // Refuse rather than silently serving unauthenticated (OpenFaaS for Enterprises JWT, §2.3).
   if (strictBool(get('jwt_auth'))) problems.push('jwt_auth: JWT authentication is not supported by this watchdog');
 
+  const contentType = get('content_type') ?? (classic ? '' : 'application/octet-stream');
+  if (INVALID_HEADER_VALUE.test(contentType)) problems.push(`content_type: ${JSON.stringify(contentType)} is not a valid header value`);
+  const readyPath = get('ready_path') ?? '';
+  if (readyPath !== '' && !/^\/[\x21-\x7e]*$/.test(readyPath)) {
+    problems.push(`ready_path: ${JSON.stringify(readyPath)} must be a path starting with "/" (printable ASCII, no spaces)`);
+  }
+  const maxInflight = integer('max_inflight', 0);
+  const prefixLogs = lenient('prefix_logs', true);
+  const logCallId = lenient('log_callid', false);
+  const bufferHttpBody = flag('http_buffer_req_body') || flag('buffer_http');
+  const suppressLock = flag('suppress_lock');
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const handler = nonEmpty(get('inproc_handler')) ?? './handler.js';
@@ -161,9 +224,14 @@ export function loadConfig(
   for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
 
   // classic booleans: "true" only; classic flags default-on switch off on any other non-empty value.
+  const onlyTrue = (k: string): boolean => {
+    const v = get(k);
+    if (v !== undefined && !['', 'true', 'false'].includes(v)) warnings.push(`${k}: "${v}" is not true or false; read as false`);
+    return v === 'true';
+  };
   const classicOn = (k: string): boolean => {
     const v = get(k);
-    return v === undefined || v === '' ? true : v === 'true';
+    return v === undefined || v === '' ? true : onlyTrue(k);
   };
 
   return Object.freeze({
@@ -177,6 +245,7 @@ export function loadConfig(
     execTimeoutMs,
     healthcheckIntervalMs,
     maxInflight: intOrZero(get('max_inflight'), 0),
+    maxBodyBytes: Math.max(intOrZero(get('max_body_bytes'), 0), 0),
     prefixLogs: lenientBool(get('prefix_logs')) ?? true,
     logBufferSize,
     logCallId: lenientBool(get('log_callid')) ?? false,
@@ -188,15 +257,16 @@ export function loadConfig(
     lockPath,
     metricsPort,
     inprocHandler: isAbsolute(handler) ? handler : resolve(cwd, handler),
-    rawBody: get('RAW_BODY') === 'true',
+    rawBody: onlyTrue('RAW_BODY'),
     maxRawSizeBytes: maxRawSizeBytes!,
     maxJsonSizeBytes: maxJsonSizeBytes!,
     restartPolicy,
     cgiHeaders: classicOn('cgi_headers'),
     combineOutput: classicOn('combine_output'),
-    marshalRequest: get('marshal_request') === 'true',
-    writeDebug: get('write_debug') === 'true',
+    marshalRequest: onlyTrue('marshal_request'),
+    writeDebug: onlyTrue('write_debug'),
     env: Object.freeze(childEnv),
+    warnings: Object.freeze(warnings),
   });
 }
 

@@ -11,6 +11,7 @@ import { createLimiter } from './limiter.js';
 import { lockFilePresent, removeLockFile, writeLockFile } from './lock.js';
 import { createLogger, type Logger, type LogSinks } from './log.js';
 import { createMetrics, type WatchdogMetrics } from './metrics.js';
+import { enforceBodyLimit } from './body-limit.js';
 
 export interface WatchdogDeps {
   logger?: Logger;
@@ -105,6 +106,7 @@ export function createWatchdog(config: WatchdogConfig, deps: WatchdogDeps = {}):
   function functionRoute(req: IncomingMessage, res: ServerResponse): void {
     const end = metrics.begin(req.method ?? 'GET');
     res.once('close', () => end(res.statusCode));
+    if (!enforceBodyLimit(req, res, config.maxBodyBytes)) return;
     if (!limiter.admit(res)) return;
     executor.handle(req, res, { method: req.method ?? 'GET', url: req.url ?? '/' });
   }
