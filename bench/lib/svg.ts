@@ -33,6 +33,7 @@ export function tickLabel(v: number): string {
   const a = Math.abs(v);
   if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
   if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`;
+  if (Number.isInteger(v)) return String(v);
   return `${+v.toPrecision(3)}`;
 }
 
@@ -116,10 +117,12 @@ function marker(kind: (typeof MARKERS)[number], x: number, y: number, color: str
 }
 
 export function lineChart(o: LineChartOptions): string {
-  const width = o.width ?? 760;
+  // Room for the legend: about 6.7 px per character at 12 px sans-serif.
+  const longest = Math.max(0, ...o.series.map((s) => s.name.length));
+  const right = Math.max(120, Math.ceil(56 + longest * 6.7));
+  const width = o.width ?? 560 + right;
   const height = o.height ?? 440;
   const left = 72;
-  const right = 200; // room for the legend
   const top = 40;
   const bottom = 56;
   const plotR = width - right;
