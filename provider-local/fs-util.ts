@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ProviderError } from '../provider/index.js';
 
 /**
  * Write `data` to `path` atomically: a reader sees the old content or the new
@@ -9,15 +10,35 @@ import { dirname } from 'node:path';
  * never readable by others, even briefly.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw storageError(err);
+  });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
     await writeFile(tmp, data, { mode, flag: 'wx' });
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw storageError(err);
   }
+}
+
+const STORAGE_ERRNOS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EIO: 'I/O error',
+};
+
+/**
+ * A failure of the data directory itself (disk full, quota, read-only, I/O) as
+ * a BACKEND ProviderError naming the cause, so the API says why instead of
+ * "internal error". Other errors pass through unchanged.
+ */
+export function storageError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (typeof code !== 'string' || !(code in STORAGE_ERRNOS)) return err;
+  return new ProviderError('BACKEND', `cannot write to the data directory: ${STORAGE_ERRNOS[code]} (${code})`, { cause: err });
 }
 
 export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {

@@ -618,8 +618,10 @@ class LocalProviderImpl implements Provider {
     await this.mutex.run(this.key(ns, name), async () => {
       const entry = this.mustGet(name, ns);
       if (entry.record.replicas === replicas) return;
-      entry.record = { ...entry.record, replicas };
-      await this.state.saveFunction(entry.record);
+      // Saved first: a scale that cannot be persisted (disk full) is not applied.
+      const record = { ...entry.record, replicas };
+      await this.state.saveFunction(record);
+      entry.record = record;
       this.reconcile(entry);
     });
   }

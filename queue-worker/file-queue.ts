@@ -314,14 +314,29 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
     return active;
   }
 
+  /**
+   * The segment a failed group commit may have left part of a batch in
+   * (ENOSPC, EIO): cut back to its last good size before anything is appended,
+   * or the records after the torn bytes would be unreadable on the next open.
+   */
+  let torn: { seg: Segment; fh: FileHandle } | undefined;
+  async function cutTornTail(): Promise<void> {
+    if (!torn) return;
+    await torn.fh.truncate(torn.seg.size);
+    torn = undefined;
+  }
+
   function scheduleFlush(): void {
     if (flushing || batch.length === 0) return;
     flushing = (async () => {
       while (batch.length > 0) {
         const items = batch;
         batch = [];
+        let target: { seg: Segment; fh: FileHandle } | undefined;
         try {
-          const { seg, fh } = await activeSegment();
+          await cutTornTail();
+          target = await activeSegment();
+          const { seg, fh } = target;
           const parts: Buffer[] = [];
           const metas: Meta[] = [];
           let offset = seg.size;
@@ -357,6 +372,10 @@ export async function createFileQueue(opts: FileQueueOptions): Promise<FileQueue
           wakeConsumer();
         } catch (err) {
           committedSeq = nextSeq;
+          if (target) {
+            torn = target;
+            await cutTornTail().catch(() => undefined); // else retried before the next write
+          }
           const e = new QueueWorkerError('QW_ERR_ENQUEUE', `file queue write failed: ${(err as Error).message}`, { cause: err });
           for (const item of items) item.reject(e);
         }
