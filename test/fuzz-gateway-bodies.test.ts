@@ -287,7 +287,11 @@ t.test('JSON-body routes under fuzzing', async (t) => {
   });
 
   await t.test('bodies over max_body_bytes are 413 (Content-Length and chunked)', async (t) => {
-    const targets = [...ROUTES.map((r) => [r.group, r.method, r.path] as const), ['POST /system/alert', 'POST', '/system/alert'] as const];
+    const targets = [
+      ...ROUTES.map((r) => [r.group, r.method, r.path] as const),
+      ['POST /system/alert', 'POST', '/system/alert'] as const,
+      ['POST /async-function/NAME', 'POST', `/async-function/${FN}`] as const,
+    ];
     await property(
       t,
       'huge bodies',

@@ -14,6 +14,7 @@ import {
   FN,
 
   Tally,
+  UPSTREAM_TIMEOUT_MS,
   WRITE_TIMEOUT_MS,
   call,
   checkRss,
@@ -79,11 +80,50 @@ t.test('names, paths and queries under fuzzing', async (t) => {
       t.equal(a.text, body, `${method} ${path} body`);
       if (location !== undefined) t.equal(a.headers.location, location, `${method} ${path} location`);
     }
+    // UI paths that climb out of ui_dir, raw, encoded and double-encoded: never a file outside it.
+    for (const path of ['/ui/..%2fpackage.json', '/ui/%2e%2e/package.json', '/ui/%2e%2e%2fpackage.json', '/ui/%252e%252e%252fpackage.json', '/ui/js/..%2f..%2fpackage.json', '/ui/..%5cpackage.json', '/ui/%00index.html', '/ui/index.html%00.js']) {
+      const a = await send(gw, tally, 'router edge cases', 'GET', path);
+      t.equal(a.status, 404, `${path} is 404`);
+      t.notMatch(a.text, /"name": "faas-ts"/, `${path} does not serve package.json`);
+    }
     // A scale request needs a body (upstream: invalid JSON, 400); an empty one must not scale to 0.
     const a = await send(gw, tally, 'router edge cases', 'POST', `/system/scale-function/${FN}`);
     t.equal(a.status, 400, 'scale without a body is a 400');
     const st = JSON.parse((await call(gw, 'GET', `/system/function/${FN}`)).text) as { replicas?: number };
     t.equal(st.replicas, 1, `${FN} still has its replica`);
+  });
+
+  await t.test('upstream faults: documented 5xx within upstream_timeout', async (t) => {
+    let t0 = Date.now();
+    let a = await send(gw, tally, 'upstream faults', 'GET', `/function/${FN}?sleep=${UPSTREAM_TIMEOUT_MS + 3_000}`);
+    t.equal(a.status, 502, 'a function slower than upstream_timeout is a 502');
+    t.equal(a.text, '', 'with an empty body (spec §1.1)');
+    t.ok(Date.now() - t0 <= UPSTREAM_TIMEOUT_MS + 2_000, `answered after ${Date.now() - t0} ms (upstream_timeout ${UPSTREAM_TIMEOUT_MS} ms)`);
+    t0 = Date.now();
+    a = await send(gw, tally, 'upstream faults', 'GET', `/function/${FN}?fail=503`);
+    t.equal(a.status, 503, "a function's own 503 is relayed");
+  });
+
+  await t.test('X-Callback-Url on /async-function: 202 when it parses, else 400', async (t) => {
+    // Only loopback callbacks (port 9, discard) can be valid: the worker posts to them.
+    const callback = fc.oneof(
+      fc.string({ maxLength: 40 }).filter((s) => !URL.canParse(s.trim()) && !/[\r\n\0]/.test(s)),
+      fc.constantFrom('http://', 'http://[::1', 'http://127.0.0.1:99999/', '://x', 'ht tp://x', '127.0.0.1:9', '%', 'http://%zz/'),
+      fc.webPath().map((p) => `http://127.0.0.1:9${p}`),
+    );
+    await property(
+      t,
+      'X-Callback-Url',
+      callback,
+      async (cb) => {
+        const value = cb.replace(/[^\t\x20-\x7e]/g, '');
+        const a = await send(gw, tally, 'POST /async-function/NAME', 'POST', '/async-function/fz-none', { headers: { 'x-callback-url': value }, body: 'x' });
+        // Header values are trimmed on the wire.
+        const parses = value.trim() === '' || URL.canParse(value.trim());
+        expectAnswer(a, parses ? [202] : [400], `X-Callback-Url ${JSON.stringify(value)}`);
+      },
+      150,
+    );
   });
 
   await t.test('invalid names in path parameters', async (t) => {

@@ -22,12 +22,13 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 export const FUZZ_ENV = {
   read_timeout: '2s',
   write_timeout: '4s',
-  upstream_timeout: '4s',
+  upstream_timeout: '3s',
   max_body_bytes: String(1024 * 1024),
   scale_from_zero_timeout: '3s',
 } as const;
 export const READ_TIMEOUT_MS = 2_000;
 export const WRITE_TIMEOUT_MS = 4_000;
+export const UPSTREAM_TIMEOUT_MS = 3_000;
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** A request must be answered (or its connection closed) within this; later is a hang. */
 export const HANG_MS = WRITE_TIMEOUT_MS + 3_000;
