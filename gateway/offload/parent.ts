@@ -9,7 +9,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent } from 'undici';
 import type { OffloadConfig } from './config.js';
 import { HOPS_HEADER, OFFLOAD_HEADER, PATH_HEADER, outgoingHops, type Hops } from './hops.js';
 
@@ -150,7 +151,10 @@ export function createParentClient(config: OffloadConfig): ParentClient {
     const password = readFileSync(config.passwordFile, 'utf8').trim();
     authorization = `Basic ${Buffer.from(`${config.user}:${password}`).toString('base64')}`;
   }
-  const agent = new Agent({
+  // Loaded here, not by an import: a bundler would hoist a static import of the
+  // whole undici package (about 8 MB of RSS) into gateways without a parent.
+  const { Agent: UndiciAgent } = createRequire(import.meta.url)('undici') as typeof import('undici');
+  const agent: Agent = new UndiciAgent({
     // A custom `ca` replaces node's bundled roots: the CA file adds to them instead.
     connect: { timeout: config.connectTimeoutMs, ...(ca ? { ca: [...rootCertificates, ca] } : {}) },
     headersTimeout: config.timeoutMs,
