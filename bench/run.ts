@@ -12,7 +12,7 @@
  * runs as its own process (stdout = its markdown, stderr = progress on the
  * terminal) and is stopped when it overruns its time limit.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +167,10 @@ mkdirSync(chartDir, { recursive: true });
 const expected = chosen.reduce((a, d) => a + d.plan(quick, provider).expectMs, 0);
 console.error(`bench: ${chosen.length} suite(s) on ${provider}${quick ? ' (quick)' : ''}, expected about ${fmtDuration(expected)}:`);
 for (const d of chosen) console.error(`  ${d.name.padEnd(11)} ~${fmtDuration(d.plan(quick, provider).expectMs)}`);
+
+// The watchdog bundle the suites start (npm run bench builds everything first;
+// this also covers running this file directly when the full build is broken).
+execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--watchdog-only'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
 const facts = machineFacts();
 const started = new Date();
