@@ -190,13 +190,14 @@ export interface UpConfig {
   readonly logLevel: LogLevel;
 }
 
-export const UP_USAGE = `Usage: faas-ts up [-f stack.yml] [--data-dir DIR] [--port N] [--skip-deploy]
+export const UP_USAGE = `Usage: faas-ts up [-f stack.yml] [--data-dir DIR] [--port N] [--skip-deploy] [--tls-cert FILE --tls-key FILE]
 
 Start the gateway (basic auth on, UI at /ui) with the local provider, the
 embedded durable queue and queue worker for /async-function, and deploy the
 stack's functions. Env: ${DATA_DIR_ENV} (default ./${DEFAULT_DATA_DIR}), ${LOG_LEVEL_ENV},
 the gateway's variables (port, bind_address, metrics_port, ...) and the queue
-worker's ${EMBEDDED_WORKER_ENV.join(', ')}.`;
+worker's ${EMBEDDED_WORKER_ENV.join(', ')}. --tls-cert/--tls-key (PEM files; the
+gateway's tls_cert_file/tls_key_file) serve the API over HTTPS only.`;
 
 export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
   const { values } = parse('up', argv, {
@@ -204,6 +205,8 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
     'data-dir': { type: 'string' },
     port: { type: 'string', short: 'p' },
     'skip-deploy': { type: 'boolean' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   });
   const problems: string[] = [];
   const dataDir = resolve(rt.cwd, values['data-dir'] ?? (rt.env[DATA_DIR_ENV] || DEFAULT_DATA_DIR));
@@ -224,6 +227,9 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
     GIT_SHA: rt.env.GIT_SHA || gitSha(rt.repoRoot),
   };
   if (port !== undefined) gatewayEnv.port = port;
+  // Checked (both or neither, readable) by the gateway's own config, which reports the variable names.
+  if (values['tls-cert'] !== undefined) gatewayEnv.tls_cert_file = resolve(rt.cwd, values['tls-cert']);
+  if (values['tls-key'] !== undefined) gatewayEnv.tls_key_file = resolve(rt.cwd, values['tls-key']);
   return Object.freeze({
     dataDir,
     queueDir,

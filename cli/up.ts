@@ -18,12 +18,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { loadGatewayConfig, startGateway } from '../gateway/index.js';
+import { pinnedClientOptions } from '../gateway/tls.js';
 import { createLocalProvider, type LocalProvider } from '../provider-local/index.js';
 import { createFileQueue, createQueueWorker, type FileQueue, type QueueWorker } from '../queue-worker/index.js';
 import { buildFunction } from './build.js';
 import type { Env, UpConfig } from './config.js';
 import { coapConfigured, coapSettings, mqttSettings, startCoap, startMqtt, type StartedConnector } from './connector-cmd.js';
 import { ensureAdminCredentials } from './credentials.js';
+import { CliError } from './errors.js';
 import { deployFunction, toDeployment, type DeployResult } from './deploy.js';
 import { loadStack, type StackFunction } from './stack.js';
 
@@ -76,6 +78,9 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
   const connectorEnv: Env = { ...io.env, gateway_url: undefined, metrics_port: undefined };
   const mqtt = (io.env.broker_url ?? '').trim() ? mqttSettings(connectorEnv, 'faas-ts up: invalid MQTT connector configuration') : undefined;
   const coap = coapConfigured(io.env) ? coapSettings(connectorEnv, 'faas-ts up: invalid CoAP endpoint configuration') : undefined;
+  if (gatewayConfig.tls && (mqtt || coap)) {
+    throw new CliError('CLI_ERR_CONFIG', 'faas-ts up: the MQTT/CoAP connectors cannot call a TLS gateway yet; start them with `faas-ts connector` against it instead');
+  }
   const credentials = await ensureAdminCredentials(config.credentialsDir);
   const stack = config.deploy ? await loadStack(config.stackFile, io.env) : undefined;
 
@@ -122,6 +127,8 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
     worker = createQueueWorker({
       source: queue.source(),
       gatewayUrl: url,
+      // Over TLS the worker trusts exactly this gateway's certificate (loopback: no host name to check).
+      ...(gatewayConfig.tls ? { gatewayConnect: pinnedClientOptions(await readFile(gatewayConfig.tls.certFile)) } : {}),
       concurrency: w.maxInflight,
       perFunctionConcurrency: w.maxInflightPerFunction,
       retry: w.retry,
@@ -163,7 +170,8 @@ export async function runUp(config: UpConfig, io: UpIo): Promise<UpHandle> {
       const path = (d: DeployResult) => (d.namespace === provider.defaultNamespace ? d.name : `${d.name}.${d.namespace}`);
       io.print(`Functions: ${deployed.map((d) => `${url}/function/${path(d)}`).join(' ')}`);
     }
-    io.print(`Try:       curl -u ${credentials.user}:$(cat ${join(config.credentialsDir, 'basic-auth-password')}) ${url}/system/functions`);
+    const cacert = gatewayConfig.tls ? `--cacert ${gatewayConfig.tls.certFile} ` : '';
+    io.print(`Try:       curl ${cacert}-u ${credentials.user}:$(cat ${join(config.credentialsDir, 'basic-auth-password')}) ${url}/system/functions`);
 
     let closing: Promise<void> | undefined;
     return {

@@ -8,7 +8,8 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createSecureContext } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext, rootCertificates, type PeerCertificate } from 'node:tls';
 import { GatewayError } from './errors.js';
 
 export interface TlsFiles {
@@ -73,4 +74,22 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
 export function createApiServer(tls: TlsMaterial | undefined, options: ServerOptions, listener: RequestListener): Server {
   if (!tls) return createHttpServer(options, listener);
   return createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, listener) as unknown as Server;
+}
+
+/**
+ * TLS client options for talking to this gateway over loopback (faas-ts up's
+ * own queue worker): the certificate is trusted (as well as the system roots,
+ * for a CA-issued one) and pinned by fingerprint instead of checked against
+ * the host name, since `127.0.0.1` is rarely in a certificate.
+ */
+export function pinnedClientOptions(cert: Buffer): {
+  ca: string[];
+  checkServerIdentity: (host: string, peer: PeerCertificate) => Error | undefined;
+} {
+  const expected = new X509Certificate(cert).fingerprint256;
+  return {
+    ca: [...rootCertificates, cert.toString('utf8')],
+    checkServerIdentity: (_host, peer) =>
+      peer.fingerprint256 === expected ? undefined : new Error(`gateway certificate ${peer.fingerprint256} is not the configured one (${expected})`),
+  };
 }

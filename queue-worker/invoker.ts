@@ -46,9 +46,12 @@ function flatHeaders(headers: Record<string, string | string[] | undefined>, ext
 }
 
 /** Invoke through `POST {gatewayUrl}{path}` with the stored headers and body. */
-export function createGatewayInvoker(gatewayUrl: string, opts: { connections?: number } = {}): HttpInvoker {
+export function createGatewayInvoker(
+  gatewayUrl: string,
+  opts: { connections?: number; /** TLS options for an https gateway (e.g. a pinned certificate). */ connect?: Pool.Options['connect'] } = {},
+): HttpInvoker {
   const origin = new URL(gatewayUrl).origin;
-  const pool = new Pool(origin, { connections: opts.connections ?? 64, pipelining: 1 });
+  const pool = new Pool(origin, { connections: opts.connections ?? 64, pipelining: 1, ...(opts.connect ? { connect: opts.connect } : {}) });
   return {
     async invoke(req) {
       const res = await request(origin + req.path, {

@@ -21,6 +21,7 @@ import { createCallbacks, createGatewayInvoker, type Callbacks, type Invoke, typ
 import { decodeQueueRequest, headerValue, invocationPath, type DecodedRequest } from './message.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import type { Delivery, QueueSource } from './source.js';
+import type { Pool } from 'undici';
 
 export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
@@ -45,6 +46,8 @@ export interface QueueWorkerOptions {
   source: QueueSource;
   /** Invoke through `POST {gatewayUrl}/function/...`. Either this or `invoke`. */
   gatewayUrl?: string;
+  /** TLS options for an https gatewayUrl (faas-ts up pins its own certificate). */
+  gatewayConnect?: Pool.Options['connect'];
   /** Custom invocation (e.g. straight to a provider); overrides gatewayUrl. */
   invoke?: Invoke;
   /** Invocations in flight at once (default 1). */
@@ -115,7 +118,7 @@ export function createQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   let closeInvoker: () => Promise<void> = async () => {};
   if (opts.invoke) invoke = opts.invoke;
   else if (opts.gatewayUrl) {
-    const inv = createGatewayInvoker(opts.gatewayUrl, { connections: concurrency });
+    const inv = createGatewayInvoker(opts.gatewayUrl, { connections: concurrency, ...(opts.gatewayConnect ? { connect: opts.gatewayConnect } : {}) });
     invoke = inv.invoke;
     closeInvoker = inv.close;
   } else throw new QueueWorkerError('QW_ERR_CONFIG', 'createQueueWorker needs gatewayUrl or invoke');
