@@ -30,6 +30,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     process.exit(1);
   }
 
+  for (const warning of config.warnings) logger.log(`Warning: ${warning}`);
+
   if (argv.includes('-run-healthcheck') || argv.includes('--run-healthcheck')) {
     logger.flush?.();
     if (lockFilePresent(config.lockPath)) process.exit(0);
