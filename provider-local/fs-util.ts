@@ -1,13 +1,15 @@
 /** Small filesystem helpers: atomic writes (temp file + rename) and tolerant reads. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ProviderError } from '../provider/index.js';
 
 /**
  * Write `data` to `path` atomically: a reader sees the old content or the new
  * one, never a torn file. The temp file is created with `mode`, so a secret is
- * never readable by others, even briefly.
+ * never readable by others, even briefly. The data is synced before the
+ * rename and the folder after it, so a power cut leaves the old file or the
+ * new one, not an empty one (edge boxes lose power).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((err: unknown) => {
@@ -15,11 +17,31 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
-    await writeFile(tmp, data, { mode, flag: 'wx' });
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
+    await syncDir(dirname(path));
   } catch (err) {
     await rm(tmp, { force: true });
     throw storageError(err);
+  }
+}
+
+/** fsync a folder so a rename in it is durable; best effort (not every filesystem allows it). */
+async function syncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // EISDIR/EINVAL on some filesystems: the rename still happened
+  } finally {
+    await fh?.close();
   }
 }
 

@@ -228,7 +228,9 @@ class LocalProviderImpl implements Provider {
     this.cfg = cfg;
     this.defaultNamespace = cfg.defaultNamespace;
     this.bundles = new BundleStore(join(cfg.dataDir, 'bundles'));
-    this.state = new StateStore(join(cfg.dataDir, 'state'));
+    this.state = new StateStore(join(cfg.dataDir, 'state'), (path, err) =>
+      cfg.logger.error({ path, err: err.message }, 'unreadable state file skipped (deploy the function again to replace it)'),
+    );
     this.secrets = new SecretStore(join(cfg.dataDir, 'secrets'));
     this.runRoot = join(cfg.dataDir, 'run');
     this.secretMountMode = mount.mode;

@@ -30,7 +30,25 @@ async function listJson(dir: string): Promise<string[]> {
 }
 
 export class StateStore {
-  constructor(readonly root: string) {}
+  /**
+   * `onUnreadable` hears about a state file that exists but does not parse
+   * (a disk or power fault): it is skipped, so one bad file cannot keep the
+   * provider, and every other function, from starting.
+   */
+  constructor(
+    readonly root: string,
+    private readonly onUnreadable: (path: string, err: Error) => void = () => undefined,
+  ) {}
+
+  private async read<T>(path: string): Promise<T | undefined> {
+    try {
+      return await readJsonIfExists<T>(path);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      this.onUnreadable(path, err);
+      return undefined;
+    }
+  }
 
   private fnPath(namespace: string, name: string): string {
     return join(this.root, 'functions', namespace, `${name}.json`);
@@ -59,7 +77,7 @@ export class StateStore {
     }
     for (const ns of namespaces) {
       for (const name of await listJson(join(this.root, 'functions', ns))) {
-        const rec = await readJsonIfExists<FunctionRecord>(this.fnPath(ns, name));
+        const rec = await this.read<FunctionRecord>(this.fnPath(ns, name));
         if (rec?.spec?.service && rec.spec.image) out.push({ ...rec, spec: { ...rec.spec, namespace: ns } });
       }
     }
@@ -77,7 +95,7 @@ export class StateStore {
   async loadNamespaces(): Promise<FunctionNamespace[]> {
     const out: FunctionNamespace[] = [];
     for (const name of await listJson(join(this.root, 'namespaces'))) {
-      const ns = await readJsonIfExists<FunctionNamespace>(this.nsPath(name));
+      const ns = await this.read<FunctionNamespace>(this.nsPath(name));
       if (ns) out.push({ ...ns, name });
     }
     return out;

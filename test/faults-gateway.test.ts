@@ -8,6 +8,7 @@
  * writes); every async call that was answered 202 runs after recovery (the
  * function itself counts executions through a side effect, not through the
  * callback), and the orphaned replicas of the killed process are reaped.
+ * Then a state file torn by a disk fault must not keep the platform down.
  *
  * Already covered elsewhere (not repeated): a clean SIGTERM + restart of
  * `faas-ts up` (test/start.test.ts), kill -9 of a standalone file-queue
@@ -210,4 +211,18 @@ functions:
   const exit = second.exited;
   second.child.kill('SIGTERM');
   t.match(await exit, { code: 0 }, 'the restarted process still shuts down cleanly');
+
+  // A state file torn anyway (a disk fault; our writes are synced, then renamed):
+  // the platform still starts and serves every other function.
+  // Was: createLocalProvider threw on the JSON parse error, so `faas-ts up` could not start at all.
+  const extraState = join(dataDir, 'state', 'functions', 'openfaas-fn', 'extra.json');
+  writeFileSync(extraState, readFileSync(extraState, 'utf8').slice(0, 40));
+  const third = spawnUp(['-f', join(base, 'stack.yml')], env, base);
+  runs.push(third);
+  const up3 = await waitForUp(third, 50_000);
+  await until(async () => (await request(`${up3.url}/function/counter`, { method: 'POST', body: 'after-torn' })).statusCode === 200, 20_000, 'counter answers');
+  t.match(third.stderr(), /unreadable state file skipped/, 'the torn file is reported in the log');
+  const exit3 = third.exited;
+  third.child.kill('SIGTERM');
+  t.match(await exit3, { code: 0 });
 });
