@@ -190,14 +190,31 @@ export interface UpConfig {
   readonly logLevel: LogLevel;
 }
 
-export const UP_USAGE = `Usage: faas-ts up [-f stack.yml] [--data-dir DIR] [--port N] [--skip-deploy] [--tls-cert FILE --tls-key FILE]
+/** Offload flags (gateway/README.md "Offload to a parent gateway"), shared by `up` and `gateway`. */
+const OFFLOAD_FLAGS = {
+  parent: { type: 'string' },
+  layer: { type: 'string' },
+} as const;
+
+const OFFLOAD_USAGE = `--parent URL (env offload_parent_url) sends calls this gateway cannot or
+should not run to a parent gateway; --layer NAME (env offload_layer) names
+this layer in the X-Faas-Ts-Layer header. Other offload_* variables: gateway/README.md.`;
+
+/** --parent/--layer become the gateway's offload_parent_url/offload_layer (validated by the gateway's config). */
+function applyOffloadFlags(values: { parent?: string | undefined; layer?: string | undefined }, gatewayEnv: Record<string, string | undefined>): void {
+  if (values.parent !== undefined) gatewayEnv.offload_parent_url = values.parent;
+  if (values.layer !== undefined) gatewayEnv.offload_layer = values.layer;
+}
+
+export const UP_USAGE = `Usage: faas-ts up [-f stack.yml] [--data-dir DIR] [--port N] [--skip-deploy] [--tls-cert FILE --tls-key FILE] [--parent URL] [--layer NAME]
 
 Start the gateway (basic auth on, UI at /ui) with the local provider, the
 embedded durable queue and queue worker for /async-function, and deploy the
 stack's functions. Env: ${DATA_DIR_ENV} (default ./${DEFAULT_DATA_DIR}), ${LOG_LEVEL_ENV},
 the gateway's variables (port, bind_address, metrics_port, ...) and the queue
 worker's ${EMBEDDED_WORKER_ENV.join(', ')}. --tls-cert/--tls-key (PEM files; the
-gateway's tls_cert_file/tls_key_file) serve the API over HTTPS only.`;
+gateway's tls_cert_file/tls_key_file) serve the API over HTTPS only.
+${OFFLOAD_USAGE}`;
 
 export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
   const { values } = parse('up', argv, {
@@ -207,6 +224,7 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
     'skip-deploy': { type: 'boolean' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    ...OFFLOAD_FLAGS,
   });
   const problems: string[] = [];
   const dataDir = resolve(rt.cwd, values['data-dir'] ?? (rt.env[DATA_DIR_ENV] || DEFAULT_DATA_DIR));
@@ -230,6 +248,7 @@ export function loadUpConfig(argv: readonly string[], rt: Runtime): UpConfig {
   // Checked (both or neither, readable) by the gateway's own config, which reports the variable names.
   if (values['tls-cert'] !== undefined) gatewayEnv.tls_cert_file = resolve(rt.cwd, values['tls-cert']);
   if (values['tls-key'] !== undefined) gatewayEnv.tls_key_file = resolve(rt.cwd, values['tls-key']);
+  applyOffloadFlags(values, gatewayEnv);
   return Object.freeze({
     dataDir,
     queueDir,
@@ -343,16 +362,17 @@ export interface GatewayOnlyConfig {
   readonly logLevel: LogLevel;
 }
 
-export const GATEWAY_USAGE = `Usage: faas-ts gateway [--port N]
+export const GATEWAY_USAGE = `Usage: faas-ts gateway [--port N] [--parent URL] [--layer NAME]
 
 Start the gateway alone in front of a remote faas-provider (env
 functions_provider_url, as upstream). Gateway env: port, bind_address,
 basic_auth, secret_mount_path, ... With faas_nats_address (and faas_nats_port,
 faas_nats_channel, faas_nats_stream) set, /async-function publishes to NATS
-JetStream for \`faas-ts queue-worker\`; without it /async-function is 404.`;
+JetStream for \`faas-ts queue-worker\`; without it /async-function is 404.
+${OFFLOAD_USAGE}`;
 
 export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): GatewayOnlyConfig {
-  const { values } = parse('gateway', argv, { port: { type: 'string', short: 'p' } });
+  const { values } = parse('gateway', argv, { port: { type: 'string', short: 'p' }, ...OFFLOAD_FLAGS });
   const problems: string[] = [];
   const raw = (rt.env.functions_provider_url ?? '').trim();
   let providerUrl = '';
@@ -372,6 +392,7 @@ export function loadGatewayOnlyConfig(argv: readonly string[], rt: Runtime): Gat
   if (problems.length > 0) throw CliError.fromProblems('CLI_ERR_CONFIG', 'faas-ts gateway: invalid configuration', problems);
   const gatewayEnv: Record<string, string | undefined> = { ...rt.env, GIT_SHA: rt.env.GIT_SHA || gitSha(rt.repoRoot) };
   if (port !== undefined) gatewayEnv.port = port;
+  applyOffloadFlags(values, gatewayEnv);
   return Object.freeze({ providerUrl, nats, gatewayEnv: Object.freeze(gatewayEnv), logLevel: level });
 }
 

@@ -207,3 +207,22 @@ t.test('load sampler', async (t) => {
   const cpu = sampler.current().cpu;
   t.ok(cpu > 0 && cpu <= 1, `cpu ${cpu}`);
 });
+
+t.test('CLI: --parent and --layer for `faas-ts up` and `faas-ts gateway`', async (t) => {
+  const { loadGatewayOnlyConfig, loadUpConfig } = await import('../cli/config.js');
+  const repoRoot = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+  const cwd = mkdtempSync(join(tmpdir(), 'offload-cli-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const rt = (env: Record<string, string>) => ({ env, cwd, repoRoot, execPath: process.execPath });
+
+  const gw = loadGatewayOnlyConfig(['--parent', 'http://fog:8080', '--layer', 'edge'], rt({ functions_provider_url: 'http://127.0.0.1:8081' }));
+  t.equal(gw.gatewayEnv.offload_parent_url, 'http://fog:8080');
+  t.equal(gw.gatewayEnv.offload_layer, 'edge');
+  t.match(loadGatewayConfig({ ...gw.gatewayEnv }).offload, { parentUrl: 'http://fog:8080', layer: 'edge' });
+
+  const up = loadUpConfig(['--parent', 'https://cloud:8443'], rt({ offload_layer: 'from-env' }));
+  t.equal(up.gatewayEnv.offload_parent_url, 'https://cloud:8443');
+  t.equal(up.gatewayEnv.offload_layer, 'from-env', 'env variables pass through');
+  const none = loadUpConfig([], rt({}));
+  t.equal(none.gatewayEnv.offload_parent_url, undefined, 'no flag, no parent');
+});
