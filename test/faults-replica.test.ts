@@ -4,7 +4,9 @@
  * fwatchdog itself, each while a bounded concurrent load runs through a real
  * gateway against two functions. The bystander function must not lose a
  * call; the victim's other replica keeps serving; the killed replica comes
- * back; the failure is in the function logs and in /metrics.
+ * back; the failure is in the function logs and in /metrics. Also a replica
+ * that stops answering (SIGSTOP of its process group): taken out by the
+ * health check, the calls stuck on it end with 502 after upstream_timeout.
  *
  * Already covered elsewhere (not repeated): a crashed replica restarted
  * without load (provider-local/lifecycle.test.ts), watchdog restart policy of
@@ -48,7 +50,7 @@ t.test('kill -9 of a function process and of a watchdog under load', async (t) =
   const registry = new Registry();
   const tp = await makeTestProvider({ timings: { stopGraceMs: 3000, backoffInitialMs: 100 }, registry });
   const { provider } = tp;
-  const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0' }), { provider, registry });
+  const gw = await startGateway(loadGatewayConfig({ port: '0', metrics_port: '0', upstream_timeout: '3s' }), { provider, registry });
   t.teardown(async () => {
     await gw.close();
     await tp.cleanup();
@@ -132,4 +134,38 @@ t.test('kill -9 of a function process and of a watchdog under load', async (t) =
       });
     });
   }
+
+  await t.test('a replica that stops answering (SIGSTOP) is taken out; calls stuck on it end with a bounded 5xx', async (t) => {
+    const victims = startLoad({ concurrency: 4, maxCalls: 20_000, maxMs: 30_000, call: () => call('victim') });
+    const bystanders = startLoad({ concurrency: 4, maxCalls: 20_000, maxMs: 30_000, call: () => call('bystander') });
+    await until(() => victims.counts.ok >= 50 && bystanders.counts.ok >= 50, 10_000, 'load running');
+    const [frozen] = provider.replicas('victim').filter((r) => r.state === 'ready');
+    const v0 = victims.snapshot();
+    const b0 = bystanders.snapshot();
+    const frozenAt = Date.now();
+    process.kill(-frozen!.pid!, 'SIGSTOP');
+    t.teardown(() => {
+      try {
+        process.kill(-frozen!.pid!, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    });
+    await until(() => provider.replicas('victim').find((r) => r.id === frozen!.id)?.state !== 'ready', 20_000, 'frozen replica taken out by the health check');
+    const outMs = Date.now() - frozenAt;
+    // Calls that were routed to it before it was taken out end with 502 after upstream_timeout.
+    await until(() => (victims.counts.byOutcome['502'] ?? 0) > (v0.byOutcome['502'] ?? 0), 10_000, 'a stuck call answered 502');
+    const mark = victims.counts.ok;
+    await until(() => victims.counts.ok >= mark + 50, 10_000, 'the victim is served by its other replica');
+    process.kill(-frozen!.pid!, 'SIGCONT');
+    await until(() => provider.replicas('victim').find((r) => r.id === frozen!.id)?.state === 'ready', 20_000, 'thawed replica ready again');
+    const backMs = Date.now() - frozenAt;
+    const v = diff(victims.snapshot(), v0);
+    const b = diff(bystanders.snapshot(), b0);
+    await Promise.all([victims.stop(), bystanders.stop()]);
+    t.equal(b.failed, 0, `bystander function lost no call (${describeCounts(b)})`);
+    t.ok(Object.keys(v.byOutcome).every((k) => k === '200' || k === '502'), `victim calls: 200, or 502 for the ones stuck on the frozen replica (${describeCounts(v)})`);
+    t.ok(v.failed <= 4 * 3, 'at most a few calls per load loop were stuck on the frozen replica');
+    figure(t, 'SIGSTOP a watchdog (provider-local)', { victim: describeCounts(v), bystander: describeCounts(b), takenOutMs: outMs, readyAgainMs: backMs });
+  });
 });
