@@ -18,6 +18,7 @@
  *    is never re-sent once it went to a local replica.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { InvocationProxy, InvokeEndpoint, Provider } from '../../provider/index.js';
 import { GatewayError, GatewayErrorCodes } from '../errors.js';
@@ -208,12 +209,9 @@ export function createOffloadInvoker(deps: OffloadDeps) {
       if (upstream.statusCode !== 429) {
         res.writeHead(upstream.statusCode, relayHeaders(upstream.headers));
         try {
-          for await (const chunk of upstream.body) {
-            if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-          }
-          res.end();
+          await pipeline(upstream.body, res);
         } catch {
-          res.destroy();
+          res.destroy(); // truncated, or the client went away
         }
         metrics.invocationCompleted(call.label, upstream.statusCode, (performance.now() - t0) / 1000);
         return;
