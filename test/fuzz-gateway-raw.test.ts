@@ -172,6 +172,20 @@ t.test('raw-socket attacks', async (t) => {
     t.comment(`slow clients: ${runs.length} connections cut off in ${Date.now() - started} ms`);
   });
 
+  await t.test('a slow-loris flood does not starve other clients', async (t) => {
+    const flood = Array.from({ length: 300 }, (_, i) =>
+      raw(gw, [`POST /function/${FN} HTTP/1.1\r\n`, 'Host: x\r\n', `X-N: ${i}\r\n`, ...'X-Slow: abcdefghijklmnopqrstuvwxyz'.split('')], { gapMs: 100, deadlineMs: CLOSE_BY_MS + 2_000 }),
+    );
+    const t0 = Date.now();
+    const health = await call(gw, 'GET', '/healthz', { auth: false });
+    t.equal(health.status, 200, `/healthz answers during the flood (${Date.now() - t0} ms)`);
+    const inv = await call(gw, 'GET', `/function/${FN}`);
+    t.equal(inv.status, 200, `${FN} answers during the flood`);
+    const results = await Promise.all(flood);
+    for (const r of results) count('slow-loris flood', r, CLOSE_BY_MS);
+    t.ok(results.every((r) => r.closed && r.ms <= CLOSE_BY_MS), `all ${results.length} slow connections cut off within ${CLOSE_BY_MS} ms (slowest ${Math.max(...results.map((r) => r.ms))} ms)`);
+  });
+
   await t.test('huge header, very many headers', async (t) => {
     const cases: [string, string, number[]][] = [
       ['one 2 MiB header', req(gw, 'GET', '/healthz', [`X-Big: ${'a'.repeat(2 * 1024 * 1024)}`]), [431]],
@@ -205,6 +219,12 @@ t.test('raw-socket attacks', async (t) => {
       ['Upgrade: websocket to a function', noAuth('GET', `/function/${FN}`, ['Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13']), (r) => !r.statuses.includes(101) && (r.closed || r.statuses.length === 1)],
       ['Upgrade: h2c', noAuth('GET', '/healthz', ['Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAAQAAP__']), (r) => !r.statuses.includes(101) && (r.closed || r.statuses.length === 1)],
       ['OPTIONS *', noAuth('OPTIONS', '*'), (r) => r.statuses.length === 1 && r.statuses[0]! < 500],
+      // Request smuggling shapes: ambiguous framing is refused, never guessed.
+      ['Content-Length with Transfer-Encoding', noAuth('POST', `/function/${FN}`, ['Content-Length: 4', 'Transfer-Encoding: chunked']) + '0\r\n\r\n', (r) => r.statuses.length === 1 && r.statuses[0] === 400],
+      ['two different Content-Lengths', noAuth('POST', `/function/${FN}`, ['Content-Length: 1', 'Content-Length: 2']) + 'ab', (r) => r.statuses.length === 1 && r.statuses[0] === 400],
+      ['negative Content-Length', noAuth('POST', '/system/alert', ['Content-Length: -1']), (r) => r.statuses.length === 1 && r.statuses[0] === 400],
+      ['Transfer-Encoding: xchunked', noAuth('POST', `/function/${FN}`, ['Transfer-Encoding: xchunked']), (r) => r.statuses.length === 1 && r.statuses[0]! < 500],
+      ['Expect: 100-continue, body never sent', noAuth('POST', '/system/alert', ['Expect: 100-continue', 'Content-Length: 10']), (r) => r.closed && r.statuses.every((s) => s === 100 || s === 401 || s === 408)],
       ['HTTP/1.0 without Host', 'GET /healthz HTTP/1.0\r\n\r\n', (r) => r.statuses[0] === 200 || r.statuses[0] === 400],
       ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', (r) => r.closed && r.statuses.every((s) => s === 400 || s === 505)],
       ['HTTP/9.9', 'GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n', (r) => r.closed && r.statuses.every((s) => s >= 400 && s !== 500)],

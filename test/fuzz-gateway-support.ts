@@ -41,6 +41,10 @@ export function fuzzSeed(): number {
   return 20261128;
 }
 
+/** A secret created before every campaign: it must survive it, and its value must never be logged. */
+export const KEEP_SECRET = 'fz-keep';
+const KEEP_SECRET_VALUE = 'fz-keep-value-7f3a9c';
+
 /** The function every run deploys (env-probe: ?sleep, ?fail, echoes nothing of the request). */
 export const FN = 'env-probe';
 
@@ -112,6 +116,8 @@ export async function startFuzzGateway(t: Test, extraEnv: Record<string, string>
     dispatcher,
   };
   await until(async () => (await call(gw, 'GET', `/function/${FN}`)).status === 200, 60_000, `${FN} answers`);
+  const secret = await call(gw, 'POST', '/system/secrets', { body: JSON.stringify({ name: KEEP_SECRET, value: KEEP_SECRET_VALUE }) });
+  if (secret.status !== 201) throw new Error(`creating ${KEEP_SECRET}: ${secret.status} ${secret.text}`);
   return gw;
 }
 
@@ -275,6 +281,10 @@ export async function checkUnharmed(t: Test, gw: FuzzGateway): Promise<void> {
   t.ok((JSON.parse(list.text) as { name: string }[]).some((f) => f.name === FN), `${FN} is still listed`);
   const inv = await call(gw, 'GET', `/function/${FN}`);
   t.equal(inv.status, 200, `${FN} is still invocable`);
+  const secrets = await call(gw, 'GET', '/system/secrets');
+  t.ok((JSON.parse(secrets.text) as { name: string }[]).some((s) => s.name === KEEP_SECRET), `secret ${KEEP_SECRET} is still listed`);
+  t.notOk(secrets.text.includes(KEEP_SECRET_VALUE), 'secret values are never listed');
+  t.notOk(gw.stderr().includes(KEEP_SECRET_VALUE), 'the secret value never reached the log');
 }
 
 /** RSS bound of every campaign: after ≤ before + 64 MiB and ≤ 2.5 × before. */
