@@ -70,6 +70,25 @@ t.test('offload faults', async (t) => {
     t.match(post.text, /GW_ERR_OFFLOAD_FAILED/);
   });
 
+  await t.test('a parent that breaks off mid-response: the client sees a truncated response, the child keeps serving', async (t) => {
+    const cut = createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => {
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\ncontent-type: text/plain\r\n\r\npartial');
+        setImmediate(() => s.destroy());
+      });
+    });
+    await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => cut.close(() => r())));
+    const gw = await layer.gateway({ offload_layer: 'cut', offload_parent_url: `http://127.0.0.1:${(cut.address() as { port: number }).port}` });
+    const res = await request(`${gw.url}/function/nothere`);
+    t.equal(res.statusCode, 200, "the parent's status was already sent");
+    await t.rejects(res.body.text(), 'the body ends early: the client can tell');
+    const m = await (await request(`${gw.url}/metrics`)).body.text();
+    t.equal(metricValue(m, 'gateway_offload_total', { function_name: `nothere.${NS}` }), 1);
+    t.match(await call(`${gw.url}/function/here`, { body: 'still' }), { status: 200, text: 'POST still', layer: 'cut' });
+  });
+
   await t.test('a loop A → B → A is stopped by the hop limit with 508', async (t) => {
     const [pa, pb] = [await freePort(), await freePort()];
     const a = await layer.gateway({ port: String(pa), offload_layer: 'A', offload_parent_url: `http://127.0.0.1:${pb}` });

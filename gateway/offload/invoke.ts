@@ -162,6 +162,7 @@ export function createOffloadInvoker(deps: OffloadDeps) {
       if (result.error) logger?.warn({ fn: call.label, reason, err: result.error.message }, 'offloaded response broke off');
       return true;
     }
+    if (res.destroyed) return true; // the client went away: nothing to answer, nothing to run here
     metrics.offloadFailed(call.label, reason);
     logger?.warn({ fn: call.label, reason, parent: parentUrl, err: result.error.message }, 'offload to parent failed');
     if (!res.headersSent && !res.destroyed) res.setHeader('x-faas-ts-offload-error', `${config.layer}=${reason}: ${errorCode(result.error)}`);
