@@ -10,7 +10,7 @@
  */
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,10 @@ t.test('gateway: 431 for huge headers, 413 for bodies over max_body_bytes', asyn
   const dataDir = await mkdtemp(join(tmpdir(), 'sec-limits-'));
   const provider = await createLocalProvider({ dataDir, watchdogCommand: watchdogCommand() });
   const queue = await createFileQueue({ dir: join(dataDir, 'queue') });
-  const app = await buildGateway(loadGatewayConfig({ port: '0', metrics_port: '0', max_body_bytes: String(LIMIT) }), { provider, queue });
+  const app = await buildGateway(
+    loadGatewayConfig({ port: '0', metrics_port: '0', max_body_bytes: String(LIMIT), max_function_body_bytes: String(LIMIT) }),
+    { provider, queue },
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
   t.teardown(async () => {
@@ -93,6 +96,26 @@ t.test('gateway: 431 for huge headers, 413 for bodies over max_body_bytes', asyn
     res = await raw(port, post(path, 'Transfer-Encoding: chunked\r\n'), pieces, { chunked: true });
     t.equal(res.status, 413, `${path}: chunked body over the limit`);
   }
+  // Invocation bodies (streamed, never buffered) against max_function_body_bytes, into a real replica.
+  const src = join(dataDir, 'src');
+  await mkdir(join(src, 'function'), { recursive: true });
+  await writeFile(join(src, 'function', 'handler.js'), `'use strict';\nmodule.exports = async (event, context) => context.status(200).succeed(String(Buffer.byteLength(event.body)));\n`);
+  await provider.bundles.add('count:latest', src, { mode: 'inproc', inproc_handler: 'function/handler.js' });
+  await provider.deploy({ service: 'count', image: 'count:latest' });
+  await until(async () => (await provider.endpoints('count')).length > 0, 20_000, 'count ready');
+  const fnBody = Buffer.alloc(LIMIT * 4, 'f');
+  const fnPost = (extra: string) => `POST /function/count HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nConnection: close\r\n${extra}\r\n`;
+  let fres = await raw(port, fnPost(`Content-Length: ${fnBody.length}\r\n`), fnBody);
+  t.equal(fres.status, 413, '/function/: Content-Length over max_function_body_bytes');
+  const fnPieces = Array.from({ length: 16 }, (_, i) => fnBody.subarray(i * 1024, (i + 1) * 1024));
+  fres = await raw(port, fnPost('Transfer-Encoding: chunked\r\n'), fnPieces, { chunked: true });
+  t.equal(fres.status, 413, '/function/: chunked body over max_function_body_bytes');
+  for (const size of [LIMIT, 10]) {
+    fres = await raw(port, fnPost('Transfer-Encoding: chunked\r\n'), [Buffer.alloc(size, 'g')], { chunked: true });
+    t.equal(fres.status, 200, `/function/: chunked body of ${size} bytes passes`);
+    t.match(fres.text, new RegExp(`\\r\\n\\r\\n(?:[0-9a-f]+\\r\\n)?${size}\\b`), 'and arrives whole');
+  }
+
   // Under the limit still works.
   const small = await request(`http://127.0.0.1:${port}/system/secrets`, { method: 'POST', body: JSON.stringify({ name: 'small', value: 'v' }) });
   await small.body.dump();

@@ -10,6 +10,7 @@ import { qualifiedName, type GatewayContext } from '../context.js';
 import { GatewayErrorCodes } from '../errors.js';
 import { mapError } from '../http-errors.js';
 import type { OffloadInvoker } from '../offload/invoke.js';
+import { limitRequestBody } from '../body-limit.js';
 import { canonicalPath } from '../router.js';
 
 const PREFIX = '/function/';
@@ -88,12 +89,19 @@ export function createInvokeHandler(ctx: GatewayContext, offload?: OffloadInvoke
     const { name, namespace } = splitFunctionName(nameFromUrl(url), config.functionNamespace);
     const label = qualifiedName(ctx, name, namespace);
 
-    if (maxBody > 0) {
-      const len = Number(req.headers['content-length'] ?? 0);
-      if (len > maxBody) {
-        writePlain(res, GatewayErrorCodes.GW_ERR_BODY_TOO_LARGE, 'request body is too large\n');
+    const tooLarge = () => {
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
         return;
       }
+      // The rest of the body is never read: close the connection once the answer is out.
+      res.setHeader('connection', 'close');
+      res.once('finish', () => req.socket.destroy());
+      writePlain(res, GatewayErrorCodes.GW_ERR_BODY_TOO_LARGE, 'request body is too large\n');
+    };
+    if (!limitRequestBody(req, maxBody, tooLarge)) {
+      tooLarge();
+      return;
     }
 
     if (offload !== undefined) {
