@@ -208,3 +208,18 @@ t.test('watchdog: 431 for huge headers, 413 for bodies over max_body_bytes, no e
     killGroup(wd.child.pid);
   }
 });
+
+t.test('watchdog static mode: no way out of static_path (e.g. to /proc/self/environ)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sec-wd-static-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'index.html'), 'hello');
+  const wd = await startWatchdog(t, dir, { mode: 'static', env: { static_path: dir } });
+  const up = '../'.repeat(12);
+  for (const path of [`/${up}proc/self/environ`, `/${'%2e%2e/'.repeat(12)}proc/self/environ`, `/${'..%2f'.repeat(12)}proc/self/environ`, `/${up}etc/hostname`]) {
+    const res = await raw(wd.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    t.not(res.status, 200, `${path} → ${res.status}`);
+    t.notOk(res.text.includes(ENV_CANARY), 'no environment in the answer');
+  }
+  const ok = await request(`http://127.0.0.1:${wd.port}/`);
+  t.equal(await ok.body.text(), 'hello', 'files inside static_path are served');
+});
