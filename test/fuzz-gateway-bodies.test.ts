@@ -256,6 +256,28 @@ t.test('JSON-body routes under fuzzing', async (t) => {
     }
   });
 
+  await t.test('an environment no process can receive is a 400, not a function that never starts', async (t) => {
+    const text = fc.string({ maxLength: 10 });
+    const withNul = fc.tuple(text, text).map(([a, b]) => `${a}\0${b}`);
+    const badEnv = fc.oneof(
+      fc.tuple(fc.oneof(withNul, fc.constant(''), fc.tuple(text, text).map(([a, b]) => `${a}=${b}`)), text).map(([k, v]) => ({ envVars: { [k]: v } })),
+      fc.tuple(text.filter((k) => k !== '' && !k.includes('=') && !k.includes('\0')), withNul).map(([k, v]) => ({ envVars: { [k]: v } })),
+      withNul.map((p) => ({ envProcess: p })),
+    );
+    await property(
+      t,
+      'bad environment',
+      fc.tuple(fc.constantFrom('POST', 'PUT'), badEnv),
+      async ([method, env]) => {
+        const body = JSON.stringify({ service: 'fz-env', image: `${FN}:latest`, ...env });
+        const a = await sendJson(gw, `${method} /system/functions`, method, '/system/functions', body);
+        expectAnswer(a, [400], `${method} ${body}`);
+        if (!/envVars|envProcess/.test(a.text)) throw new Error(`${body}: message ${JSON.stringify(a.text)}`);
+      },
+      150,
+    );
+  });
+
   await t.test('extra fields are ignored', async (t) => {
     const extra = fc.dictionary(
       fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !['name', 'namespace', 'value', 'rawValue', 'replicas', 'serviceName', 'labels', 'annotations', '__proto__'].includes(k)),

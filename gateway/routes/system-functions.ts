@@ -23,10 +23,25 @@ import { bodySchema, optionalNamespace, queryParam } from './util.js';
 
 const SCALE_MAX_LABEL = 'com.openfaas.scale.max';
 
+/**
+ * An environment no process can be given (NUL bytes, a name that is empty or
+ * holds `=`) would be accepted and leave a function that never starts.
+ */
+function checkEnvironment(body: FunctionDeployment): void {
+  for (const [name, value] of Object.entries(body.envVars ?? {})) {
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      throw ProviderError.invalid(`envVars name ${JSON.stringify(name)} is invalid: must be non-empty, without '=' or NUL`);
+    }
+    if (value.includes('\0')) throw ProviderError.invalid(`envVars value of ${JSON.stringify(name)} must not contain NUL`);
+  }
+  if (body.envProcess?.includes('\0')) throw ProviderError.invalid('envProcess must not contain NUL');
+}
+
 /** Copy only the FunctionDeployment keys (unknown keys are ignored, not rejected). */
 function toDeployment(body: FunctionDeployment): FunctionDeployment {
   assertDns1123Label('service', body.service);
   if (body.image.trim() === '') throw ProviderError.invalid('image must not be empty');
+  checkEnvironment(body);
   const spec: FunctionDeployment = { service: body.service, image: body.image };
   const namespace = optionalNamespace(body.namespace);
   if (namespace) spec.namespace = namespace;
