@@ -17,6 +17,8 @@ export const QueueWorkerErrorCodes = {
   QW_ERR_LOCKED: 'queue directory locked',
   /** A dead letter id does not exist. */
   QW_ERR_NOT_FOUND: 'dead letter not found',
+  /** The NATS connection was given up after faas_max_reconnect attempts (the worker exits 1). */
+  QW_ERR_CONNECTION_LOST: 'NATS connection lost',
 } as const;
 
 export type QueueWorkerErrorCode = keyof typeof QueueWorkerErrorCodes;

@@ -48,6 +48,12 @@ export interface JetStreamConnectOptions {
   subject?: string;
   /** Stream max_msg_size; default: the server's max_payload. */
   maxMsgBytes?: number;
+  /**
+   * Called when a connection this module opened is closed by the client
+   * library, not by close(): the server stayed unreachable for
+   * `maxReconnectAttempts`. Nothing more will be received on it.
+   */
+  onConnectionLost?: (err: Error | undefined) => void;
 }
 
 export const DLQ_SUFFIX = '_DLQ';
@@ -101,6 +107,17 @@ async function open(opts: JetStreamConnectOptions): Promise<Conn> {
     };
     await ensureStream(jsm, stream, subject, RetentionPolicy.Workqueue, maxMsgBytes);
     await ensureStream(jsm, conn.dlqStream, conn.dlqSubject, RetentionPolicy.Limits, -1);
+    if (owned) {
+      let closing = false;
+      const close = conn.close;
+      conn.close = async () => {
+        closing = true;
+        await close();
+      };
+      void nc.closed().then((err) => {
+        if (!closing) opts.onConnectionLost?.(err ?? undefined);
+      });
+    }
     return conn;
   } catch (err) {
     if (owned) await nc.close();
@@ -142,10 +159,28 @@ export interface JetStreamQueuer extends RequestQueuer {
 
 /** A RequestQueuer that resolves once JetStream has stored the message (PubAck). */
 export async function createJetStreamQueuer(opts: JetStreamConnectOptions): Promise<JetStreamQueuer> {
-  const conn = await open(opts);
+  let conn = await open(opts);
   let closed = false;
+  let reopening: Promise<Conn> | undefined;
+  /**
+   * The connection, opened again if the client library gave up on it (the
+   * server was down longer than maxReconnectAttempts allow): without this every
+   * later enqueue failed until the gateway was restarted.
+   */
+  const current = async (): Promise<Conn> => {
+    if (!conn.nc.isClosed() || opts.connection) return conn;
+    reopening ??= open(opts)
+      .then((c) => (conn = c))
+      .finally(() => (reopening = undefined));
+    try {
+      return await reopening;
+    } catch (err) {
+      throw new QueueWorkerError('QW_ERR_ENQUEUE', `JetStream unreachable: ${(err as Error).message}`, { cause: err });
+    }
+  };
   const publish = async (data: Uint8Array): Promise<void> => {
     if (closed) throw new QueueWorkerError('QW_ERR_CLOSED', 'queue closed');
+    const conn = await current();
     if (data.byteLength > conn.maxMsgBytes) {
       throw new QueueWorkerError(
         'QW_ERR_TOO_LARGE',
@@ -163,6 +198,7 @@ export async function createJetStreamQueuer(opts: JetStreamConnectOptions): Prom
     publishRaw: publish,
     async close() {
       closed = true;
+      await reopening?.catch(() => undefined);
       await conn.close();
     },
   };

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     throw err;
   }
   logger.level = config.debug ? 'debug' : 'info';
-  const running = await startQueueWorker(config, logger);
+  // Unacked deliveries go back to the stream: exiting at once loses nothing.
+  const running = await startQueueWorker(config, logger, () => process.exit(1));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

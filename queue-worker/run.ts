@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { WorkerConfig } from './config.js';
+import { QueueWorkerError } from './errors.js';
 import { createFileQueue, type FileQueue } from './file-queue.js';
 import { createJetStreamSource, type JetStreamSource } from './jetstream.js';
 import type { DeadLetterStore } from './source.js';
@@ -21,7 +22,17 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export async function startQueueWorker(config: Readonly<WorkerConfig>, logger: Logger): Promise<RunningWorker> {
+/**
+ * `onFatal`: the worker cannot go on (the NATS connection was given up after
+ * faas_max_reconnect attempts); the composition root exits non-zero so a
+ * supervisor restarts it. Without it the process used to end silently with
+ * status 0 once nothing was left to wait for.
+ */
+export async function startQueueWorker(
+  config: Readonly<WorkerConfig>,
+  logger: Logger,
+  onFatal: (err: Error) => void = () => undefined,
+): Promise<RunningWorker> {
   const registry = new Registry();
   let js: JetStreamSource | undefined;
   let fq: FileQueue | undefined;
@@ -39,6 +50,14 @@ export async function startQueueWorker(config: Readonly<WorkerConfig>, logger: L
       batch: config.maxInflightPerFunction > 0 ? config.maxInflight * 2 : config.maxInflight,
       maxReconnectAttempts: config.maxReconnectAttempts,
       reconnectTimeWaitMs: config.reconnectDelayMs,
+      onConnectionLost: (err) => {
+        const lost = new QueueWorkerError(
+          'QW_ERR_CONNECTION_LOST',
+          `NATS connection to ${config.natsUrl} lost after ${config.maxReconnectAttempts} reconnect attempts${err ? `: ${err.message}` : ''}`,
+        );
+        logger.error({ code: lost.code, err: lost.message }, 'queue worker cannot continue');
+        onFatal(lost);
+      },
     });
   }
   const source = js ?? fq!.source();

@@ -11,6 +11,11 @@
  * recovery (lost = 0); while nats-server is down the gateway answers a
  * bounded 5xx instead of 202 or a hang; duplicates are counted and reported.
  *
+ * Then nats-server down for longer than faas_max_reconnect allows: the worker
+ * must exit non-zero with a log line (it used to end silently with status
+ * 0), and the gateway's publisher must reconnect once the server is back (it
+ * used to fail every enqueue until restarted).
+ *
  * Already covered elsewhere (not repeated): a worker killed while draining a
  * pre-filled stream, and a graceful (SIGTERM) nats-server restart with no
  * producer running (queue-worker/crash.test.ts).
@@ -26,7 +31,8 @@ import { request } from 'undici';
 import { loadGatewayConfig, startGateway } from '../gateway/index.js';
 import { createLocalProvider } from '../provider-local/index.js';
 import { createJetStreamQueuer } from '../queue-worker/index.js';
-import { adopt, kill9, NATS_SERVER, spawnWorker, stopChild } from '../queue-worker/test-support.js';
+import { adopt, gatewayEnv, kill9, NATS_SERVER, queueRequest, servers, spawnWorker, stopChild } from '../queue-worker/test-support.js';
+import { readFileSync } from 'node:fs';
 import { describeCounts, diff, figure, startLoad, startSink, tally } from './faults-support.js';
 import { freePort, until, watchdogCommand } from './helpers.js';
 
@@ -162,4 +168,51 @@ t.test('JetStream async path: kill -9 of the queue-worker and of nats-server und
   const metrics = await (await request(`${gw.url}/metrics`)).body.text();
   t.match(metrics, /gateway_function_invocation_total\{[^}]*function_name="counter\.openfaas-fn"[^}]*code="200"/, 'worker invocations are in the gateway metrics');
   figure(t, 'JetStream totals', { enqueue: describeCounts(final), accepted: accepted.size, executed: accepted.size - lost.length, lost: lost.length, duplicates });
+});
+
+t.test('nats-server down longer than faas_max_reconnect: the worker exits 1 loudly, the publisher reconnects', async (t) => {
+  const base = await mkdtemp(join(tmpdir(), 'faults-queue-lost-'));
+  const natsPort = await freePort();
+  let nats = await natsServer(natsPort, join(base, 'nats'));
+  const { fn, executed } = await servers(t);
+  const queue = await createJetStreamQueuer({ servers: `nats://127.0.0.1:${natsPort}`, maxReconnectAttempts: 2, reconnectTimeWaitMs: 200 });
+  const workers: ChildProcess[] = [];
+  t.teardown(async () => {
+    for (const w of workers) await stopChild(w, 2000);
+    await queue.close();
+    await stopChild(nats, 2000);
+    await rm(base, { recursive: true, force: true });
+  });
+  const env = {
+    ...gatewayEnv(fn),
+    faas_nats_address: '127.0.0.1',
+    faas_nats_port: String(natsPort),
+    faas_max_reconnect: '2',
+    faas_reconnect_delay: '200ms',
+    ack_wait: '2s',
+  };
+  const first = spawnWorker(env, base, '1');
+  workers.push(first);
+  await queue.enqueue(queueRequest('f', 'one') as never);
+  await until(() => executed.has('one'), 15_000, 'executed before the outage');
+
+  const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
+  await kill9(nats);
+  t.equal(await exited, 1, 'the worker exits 1 once it gives up on NATS');
+  t.match(readFileSync(join(base, 'worker-1.log'), 'utf8'), /QW_ERR_CONNECTION_LOST/, 'and says why in its log');
+  await t.rejects(queue.enqueue(queueRequest('f', 'down') as never), { code: 'QW_ERR_ENQUEUE' }, 'enqueue fails while NATS is down');
+
+  nats = await natsServer(natsPort, join(base, 'nats'));
+  // Was: CONNECTION_CLOSED on every enqueue until the process was restarted.
+  await until(
+    async () => {
+      await queue.enqueue(queueRequest('f', 'two') as never);
+      return true;
+    },
+    15_000,
+    'the publisher reconnected',
+  );
+  workers.push(spawnWorker(env, base, '2'));
+  await until(() => executed.has('two'), 15_000, 'executed after the outage by a restarted worker');
+  figure(t, 'nats-server down > faas_max_reconnect', { workerExit: 1, publisherReconnected: 'yes' });
 });
