@@ -856,7 +856,10 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
           { component: 'nats-server', pid: nats.pid },
         ];
         const table = processTable();
-        for (const name of deployed) {
+        // every function the gateway knows, including ones a benchmark deployed through the API
+        const listed = await http('GET', `${gatewayUrl}/system/functions`, { auth: core.authorization, timeoutMs: 10_000 });
+        const names = listed.status === 200 ? (JSON.parse(listed.text) as Array<{ name: string }>).map((f) => f.name) : [...deployed];
+        for (const name of names) {
           for (const t of await runningTasks(name)) {
             const cid = t.Status?.ContainerStatus?.ContainerID;
             if (!cid) continue;
