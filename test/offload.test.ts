@@ -11,6 +11,7 @@
  * opted out; no ready replica sends calls up. Headers and metrics show why.
  */
 import t from 'tap';
+import { until } from './helpers.js';
 import { call, HANDLERS, metricValue, startLayer, type Layer } from './offload-support.js';
 
 const NS = 'openfaas-fn';
@@ -45,6 +46,10 @@ t.test('three layers: edge → fog → cloud', async (t) => {
     edge.deploy('sluggish', 'sluggish', { labels: { 'com.faas-ts.offload.retry-methods': 'GET' } }),
     edge.deploy('pinned', 'echo', { labels: { 'com.faas-ts.offload': 'false' } }),
     edge.deploy('cold', 'echo', { replicas: 0 }),
+    fog.deploy('waking', 'echo'),
+    edge.deploy('waking', 'echo', { replicas: 0 }),
+    fog.deploy('limited', 'slow'),
+    edge.deploy('limited', 'slow', { envVars: { max_inflight: '1' }, labels: { 'com.faas-ts.offload.retry-methods': 'GET' } }),
   ]);
 
   await t.test('a function only at the grandparent is reached through edge → fog → cloud', async (t) => {
@@ -129,5 +134,31 @@ t.test('three layers: edge → fog → cloud', async (t) => {
     const m = await (await fetch(`${busy.url}/metrics`)).text();
     t.equal(metricValue(m, 'gateway_offload_total', { function_name: `slow.${NS}`, reason: 'host-memory' }), 1);
     t.equal(metricValue(m, 'gateway_offload_total', { function_name: `cold.${NS}`, reason: 'no-ready-replica' }), 1);
+  });
+
+  await t.test('a second gateway on the same replicas: a retry-safe GET answered 429 here goes up; a slow wake-up goes up and continues', async (t) => {
+    const other = await edge.gateway({ offload_layer: 'edge3', offload_parent_url: fog.url, offload_ready_wait: '1ms' });
+
+    // Occupy the only slot of `limited` (max_inflight=1) through the main edge gateway.
+    const busy = call(`${edge.url}/function/limited`, { body: 'hold' });
+    await until(
+      async () => metricValue(await edge.metrics(), 'gateway_function_invocation_started', { function_name: `limited.${NS}` }) === 1,
+      10_000,
+      'the slot is taken',
+    );
+    // `other` does not see that call in flight: it tries here, gets 429, and re-sends the GET upward.
+    const get = await call(`${other.url}/function/limited`);
+    t.match(get, { status: 200, text: 'slow@fog', layer: 'fog', offload: 'edge3=saturated' });
+    t.match(await busy, { status: 200, text: 'slow@edge', layer: 'edge' });
+    const om = await (await fetch(`${other.url}/metrics`)).text();
+    t.equal(metricValue(om, 'gateway_function_invocation_total', { function_name: `limited.${NS}`, code: '429' }), 1, 'the local 429 is recorded');
+    t.equal(metricValue(om, 'gateway_offload_total', { function_name: `limited.${NS}`, reason: 'saturated' }), 1);
+
+    // At zero replicas with a 1 ms ready wait: the call goes up, the local wake-up goes on.
+    const first = await call(`${other.url}/function/waking`, { body: 'w' });
+    t.match(first, { status: 200, text: 'POST w', layer: 'fog', offload: 'edge3=no-ready-replica' });
+    await until(async () => (await edge.provider.endpoints('waking')).length === 1, 20_000, 'woken locally');
+    const later = await call(`${other.url}/function/waking`, { body: 'w2' });
+    t.match(later, { status: 200, text: 'POST w2', layer: 'edge3' });
   });
 });
