@@ -13,7 +13,7 @@ import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { createBasicAuthCheck, createInvocationProxy, type Provider, type RequestQueuer } from '../provider/index.js';
-import { basicAuthHook, readCredentials } from './auth.js';
+import { basicAuthHook, crossSiteHook, readCredentials } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { GatewayError } from './errors.js';
@@ -220,6 +220,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   }
   await app.register(async (system) => {
     if (authCheck) system.addHook('onRequest', basicAuthHook(authCheck));
+    system.addHook('onRequest', crossSiteHook());
     installJsonParser(system, config.maxBodyBytes);
     await systemFunctionRoutes(system, ctx);
     await systemSecretRoutes(system, ctx);

@@ -43,3 +43,37 @@ export function basicAuthHook(check: (header: string | undefined) => boolean) {
       .send('invalid credentials');
   };
 }
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Fastify onRequest hook refusing (403) state-changing /system requests that a
+ * browser sent on behalf of another site. A browser that has the admin's basic
+ * auth cached attaches it to a cross-site form post, and /system/* reads any
+ * body as JSON, so without this a page the admin visits could deploy a
+ * function. Browsers say where a request comes from (`Sec-Fetch-Site`, else
+ * `Origin`); CLI clients (faas-cli, curl) send neither and are not affected.
+ */
+export function crossSiteHook() {
+  return async function rejectCrossSite(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+    if (!UNSAFE_METHODS.has(request.method)) return;
+    const site = request.headers['sec-fetch-site'];
+    let foreign = site === 'cross-site' || site === 'same-site';
+    if (site === undefined && request.headers.origin !== undefined) {
+      const host = (request.headers['x-forwarded-host'] ?? request.headers.host ?? '').toString().split(',')[0]!.trim().toLowerCase();
+      let originHost: string | undefined;
+      try {
+        originHost = new URL(request.headers.origin).host.toLowerCase();
+      } catch {
+        originHost = undefined; // `null` or junk: an opaque origin is foreign
+      }
+      foreign = originHost !== host;
+    }
+    if (!foreign) return;
+    return reply
+      .code(403)
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('x-content-type-options', 'nosniff')
+      .send('cross-site requests to /system are not allowed\n');
+  };
+}

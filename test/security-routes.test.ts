@@ -208,3 +208,36 @@ t.test('the metrics port serves only /metrics and /healthz', async (t) => {
     t.equal(res.status, 404, `metrics port ${path}`);
   }
 });
+
+t.test('state-changing /system requests a browser makes for another site are refused (CSRF)', async (t) => {
+  const { app, provider } = await setup(t);
+  const base = await listen(app);
+  const host = new URL(base).host;
+  const right = basic(`${creds.user}:${creds.password}`);
+  // What a hostile page can make a browser send: a text/plain form post whose body parses as JSON.
+  const formBody = '{"service":"csrf-fn","image":"functions/alpine:latest","envProcess":"id","x":"="}';
+  const send = async (method: string, path: string, headers: Record<string, string>, body?: string) => {
+    const res = await request(base + path, { method: method as 'GET', headers: { authorization: right, 'content-type': 'text/plain', ...headers }, body });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  for (const headers of [
+    { 'sec-fetch-site': 'cross-site', origin: 'http://evil.example' },
+    { 'sec-fetch-site': 'same-site', origin: `http://other.${host}` },
+    { origin: 'http://evil.example' },
+    { origin: 'null' },
+  ]) {
+    t.equal(await send('POST', '/system/functions', headers, formBody), 403, `POST with ${JSON.stringify(headers)}`);
+    t.equal(await send('DELETE', '/system/secrets', headers, '{"name":"x"}'), 403, `DELETE with ${JSON.stringify(headers)}`);
+    t.equal(await send('GET', '/system/functions', headers), 200, `GET with ${JSON.stringify(headers)} (the browser keeps the answer from the page)`);
+  }
+  t.equal(await provider.get('csrf-fn'), undefined, 'nothing was deployed');
+  // The UI (same origin) and CLI clients (no browser headers) are unaffected.
+  t.equal(await send('POST', '/system/secrets', { 'sec-fetch-site': 'same-origin', origin: base }, '{"name":"ui-secret","value":"v"}'), 201);
+  t.equal(await send('POST', '/system/secrets', { origin: base }, '{"name":"old-browser","value":"v"}'), 201);
+  t.equal(await send('POST', '/system/secrets', {}, '{"name":"cli-secret","value":"v"}'), 201);
+  // Without credentials the answer stays 401: the check never replaces auth.
+  const anon = await request(`${base}/system/functions`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: formBody });
+  await anon.body.dump();
+  t.equal(anon.statusCode, 401);
+});
