@@ -156,10 +156,10 @@ function startChild(name: string, argv: string[], opts: { cwd: string; env: Reco
  * sources bundled by esbuild (no type-check, npm packages left external) into
  * node_modules/.cache/faas-ts-bench/, so the processes run plain node — not tsx, whose
  * in-process compiler would inflate every RSS figure — and never a stale dist/.
- * Falls back to tsx when bundling fails. The file is per process; remove it when done.
+ * Falls back to tsx when bundling fails. The caller removes the file when done.
  */
 export async function entryCommand(root: string, rel: string): Promise<{ argv: string[]; bundled: boolean; file?: string }> {
-  const outfile = join(root, 'node_modules', '.cache', 'faas-ts-bench', `${rel.replace(/\//g, '-')}-${process.pid}.mjs`);
+  const outfile = join(root, 'node_modules', '.cache', 'faas-ts-bench', `${rel.replace(/\//g, '-')}-${process.pid}-${randomBytes(3).toString('hex')}.mjs`);
   try {
     const { build } = await import('esbuild');
     await build({
