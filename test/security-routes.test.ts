@@ -141,6 +141,10 @@ t.test('every non-public route requires basic auth', async (t) => {
   t.equal((await call(base, 'GET', '/ui/', undefined)).status, 401);
   t.equal((await call(base, 'GET', '/ui/index.html', undefined)).status, 401);
   t.equal((await call(base, 'GET', '/ui/', basic(`${creds.user}:${creds.password}`))).status, 200);
+  const ui = await request(`${base}/ui/`, { headers: { authorization: basic(`${creds.user}:${creds.password}`) } });
+  await ui.body.dump();
+  t.equal(ui.headers['x-frame-options'], 'DENY', 'the UI cannot be framed by another site');
+  t.equal(ui.headers['content-security-policy'], "frame-ancestors 'none'");
 });
 
 t.test('the audit catches a /system route added without auth', async (t) => {

@@ -32,6 +32,10 @@ const UI_HEADERS = {
   'access-control-allow-headers': 'Content-Type',
   'access-control-allow-methods': 'GET',
   'access-control-allow-origin': 'raw.githubusercontent.com',
+  // The UI acts with the admin's credentials: no other site may frame it (clickjacking).
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
 };
 
 export async function uiRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
