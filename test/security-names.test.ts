@@ -241,3 +241,34 @@ t.test('provider-swarm and provider-k8s refuse bad names without calling the orc
     t.pass(`${label}: ${tried} calls, all INVALID`);
   }
 });
+
+t.test('property: a secret path is a direct child of its namespace folder, or no path at all', async (t) => {
+  const { SecretStore } = await import('../provider-local/secrets.js');
+  const { dirname: parentOf, resolve: resolvePath } = await import('node:path');
+  const fc = (await import('fast-check')).default;
+  const root = join(tmpdir(), 'never-created-secrets-root');
+  const store = new SecretStore(root);
+  const piece = fc.constantFrom('..', '.', '/', '\\', '%2e', 'a', 'z9', '-', '\0', 'é', ' ', '\n', 'x'.repeat(60));
+  const name = fc.oneof(
+    fc.string({ maxLength: 80 }),
+    fc.array(piece, { maxLength: 8 }).map((a) => a.join('')),
+    fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,20}$/),
+  );
+  let paths = 0;
+  let refused = 0;
+  fc.assert(
+    fc.property(name, name, (ns, secret) => {
+      let p: string;
+      try {
+        p = store.path(ns, secret);
+      } catch (err) {
+        refused++;
+        return (err as { code?: string }).code === 'INVALID';
+      }
+      paths++;
+      return resolvePath(p) === p && parentOf(parentOf(p)) === root && !secret.includes('/') && secret !== '..' && ns !== '..';
+    }),
+    { numRuns: 5000 },
+  );
+  t.ok(paths > 0 && refused > 0, `${paths} paths built, ${refused} names refused, none outside ${root}/<ns>/`);
+});
