@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isMap as isYamlMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
+import { isMap as isYamlMap, isScalar, isSeq, type LineCounter, type Document } from 'yaml';
 import { isDns1123Label, type FunctionResources } from '../provider/index.js';
 import { CliError } from './errors.js';
 import { envsubst } from './envsubst.js';
+import { parseYamlBounded } from './yaml-bounded.js';
 
 export interface StackFunction {
   /** The map key: the function (service) name. */
@@ -48,8 +49,11 @@ export function buildImageName(image: string): string {
 
 type Problems = string[];
 
+/** A YAML mapping: a plain object (not an array, nor a `!!binary`/`!!set`/`!!omap` value). */
 function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 function scalar(v: unknown): string | undefined {
@@ -118,13 +122,12 @@ async function readEnvironmentFile(path: string, where: string, problems: Proble
     problems.push(`${where}: cannot read ${path}: ${(err as Error).message}`);
     return {};
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    problems.push(`${where}: ${path} is not valid YAML: ${(err as Error).message}`);
+  const parsed = parseYamlBounded(text);
+  if (parsed.problems.length > 0) {
+    problems.push(`${where}: ${path} is not valid YAML: ${parsed.problems.join('; ')}`);
     return {};
   }
+  const doc = parsed.value;
   if (!isMap(doc)) {
     problems.push(`${where}: ${path} must hold a map with an "environment" key`);
     return {};
@@ -230,12 +233,11 @@ export async function parseStack(
 ): Promise<Stack> {
   const problems: Problems = [];
   const substituted = envsubst(text, env, problems);
-  let doc: unknown;
-  try {
-    doc = parseYaml(substituted);
-  } catch (err) {
-    throw CliError.fromProblems('CLI_ERR_STACK', `invalid stack file ${file}`, [(err as Error).message]);
+  const parsed = parseYamlBounded(substituted);
+  if (parsed.problems.length > 0 || !parsed.doc) {
+    throw CliError.fromProblems('CLI_ERR_STACK', `invalid stack file ${file}`, [...problems, ...parsed.problems]);
   }
+  const doc = parsed.value;
   if (!isMap(doc)) throw CliError.fromProblems('CLI_ERR_STACK', `invalid stack file ${file}`, ['the file must be a YAML map']);
 
   // YAML reads `version: 1.0` as the number 1; upstream keeps the literal "1.0".
@@ -263,10 +265,9 @@ export async function parseStack(
     }
   }
   if (problems.length > 0) {
-    const counter = new LineCounter();
-    const located = parseDocument(substituted, { lineCounter: counter });
+    const located = parsed.doc;
     const withLines = problems.map((p) => {
-      const line = lineOf(located, counter, p);
+      const line = lineOf(located, parsed.counter, p);
       return line === undefined ? p : `line ${line}: ${p}`;
     });
     throw CliError.fromProblems('CLI_ERR_STACK', `invalid stack file ${file}`, withLines);

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlBounded } from './yaml-bounded.js';
 import { CliError } from './errors.js';
 
 export const TEMPLATE_MANIFEST = 'template.yml';
@@ -38,8 +38,10 @@ export async function readTemplate(dir: string): Promise<Template> {
   const problems: string[] = [];
   let manifest: Record<string, unknown> = {};
   try {
-    const doc: unknown = parseYaml(await readFile(join(dir, TEMPLATE_MANIFEST), 'utf8'));
-    if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) manifest = doc as Record<string, unknown>;
+    const parsed = parseYamlBounded(await readFile(join(dir, TEMPLATE_MANIFEST), 'utf8'));
+    const doc = parsed.value;
+    if (parsed.problems.length > 0) problems.push(...parsed.problems.map((p) => `${TEMPLATE_MANIFEST}: ${p}`));
+    else if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) manifest = doc as Record<string, unknown>;
     else problems.push(`${TEMPLATE_MANIFEST} must be a YAML map`);
   } catch (err) {
     problems.push(`cannot read ${TEMPLATE_MANIFEST}: ${(err as Error).message}`);
