@@ -87,6 +87,7 @@ const skip = (op: string, name: string, provider: string) =>
 
 function operations(p: Provider): Record<string, (n: string) => Promise<unknown>> {
   const drain = async (n: string) => {
+    if (!p.logs) throw new Error('provider has no logs');
     for await (const _ of p.logs({ name: n, follow: false }, AbortSignal.timeout(5000))) {
       // nothing
     }

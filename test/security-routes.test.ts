@@ -225,12 +225,13 @@ t.test('state-changing /system requests a browser makes for another site are ref
     await res.body.dump();
     return res.statusCode;
   };
-  for (const headers of [
+  const browsers: Array<Record<string, string>> = [
     { 'sec-fetch-site': 'cross-site', origin: 'http://evil.example' },
     { 'sec-fetch-site': 'same-site', origin: `http://other.${host}` },
     { origin: 'http://evil.example' },
     { origin: 'null' },
-  ]) {
+  ];
+  for (const headers of browsers) {
     t.equal(await send('POST', '/system/functions', headers, formBody), 403, `POST with ${JSON.stringify(headers)}`);
     t.equal(await send('DELETE', '/system/secrets', headers, '{"name":"x"}'), 403, `DELETE with ${JSON.stringify(headers)}`);
     t.equal(await send('GET', '/system/functions', headers), 200, `GET with ${JSON.stringify(headers)} (the browser keeps the answer from the page)`);
