@@ -148,6 +148,11 @@ t.test('hops', async (t) => {
   t.notOk(mayForward(incomingHops({ 'x-faas-ts-hops': '-1' }), 3), 'a malformed count is never forwarded');
   t.notOk(mayForward(incomingHops({ 'x-faas-ts-hops': '99999' }), 3));
   t.notOk(mayForward(incomingHops({}), 0), 'offload_max_hops=0 forwards nothing');
+  const long = incomingHops({ 'x-faas-ts-path': Array.from({ length: 1000 }, (_, i) => `layer${i}`).join(',') });
+  t.equal(long.path.length, 16, 'a forged path is cut to the newest 16 names');
+  t.equal(long.path.at(-1), 'layer999');
+  const huge = incomingHops({ 'x-faas-ts-path': `a,${'x'.repeat(100_000)}` });
+  t.ok(huge.path.join(',').length <= 64 * 16, 'and to a bounded size');
 });
 
 t.test('per-function settings from labels', async (t) => {

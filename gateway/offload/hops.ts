@@ -24,6 +24,9 @@ export interface Hops {
   readonly invalid: boolean;
 }
 
+/** Layer names kept from an incoming path (the newest): a client cannot make the header grow without bound. */
+export const MAX_PATH_ENTRIES = 16;
+
 function single(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -32,7 +35,14 @@ function single(v: string | string[] | undefined): string | undefined {
 export function incomingHops(headers: IncomingHttpHeaders): Hops {
   const raw = single(headers[HOPS_HEADER]);
   const pathRaw = single(headers[PATH_HEADER]);
-  const path = pathRaw ? pathRaw.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+  const path = pathRaw
+    ? pathRaw
+        .slice(-64 * MAX_PATH_ENTRIES)
+        .split(',')
+        .map((s) => s.trim().slice(0, 64))
+        .filter((s) => s !== '')
+        .slice(-MAX_PATH_ENTRIES)
+    : [];
   if (raw === undefined) return { count: 0, path, invalid: false };
   const v = raw.trim();
   if (!/^\d{1,4}$/.test(v)) return { count: 0, path, invalid: true };
