@@ -63,9 +63,9 @@ export class Sweep {
   }
 }
 
-/** "median of 3 runs (min–max)", or "1 run". */
+/** "median of 3 runs, with min–max", or "1 run". */
 export function runsText(runs: number): string {
-  return runs === 1 ? '1 run' : `median of ${runs} runs (min–max)`;
+  return runs === 1 ? '1 run' : `median of ${runs} runs, with min–max`;
 }
 
 export const p = (q: number) => (r: LoadResult): number => r.latency.quantile(q);
