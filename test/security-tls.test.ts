@@ -190,5 +190,9 @@ t.test('faas-ts up --tls-cert --tls-key: HTTPS, auth, and the embedded worker ov
   t.equal(queued.status, 202);
   await until(() => received.length > 0, 30_000, 'async callback');
   t.equal(received[0], 'echo:async', 'the worker invoked the function through the TLS gateway');
+  // Replicas run in their own sessions: only a graceful stop of `up` ends them,
+  // so wait for it before the teardown's SIGKILL of the group.
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000).unref())]);
 });
