@@ -73,7 +73,7 @@ export async function startFuzzGateway(t: Test, extraEnv: Record<string, string>
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
-    FAAS_TS_LOG_LEVEL: 'warn',
+    FAAS_TS_LOG_LEVEL: process.env.FAAS_TS_LOG_LEVEL ?? 'warn',
     metrics_port: '0',
     ...FUZZ_ENV,
     ...extraEnv,
@@ -93,6 +93,8 @@ export async function startFuzzGateway(t: Test, extraEnv: Record<string, string>
   });
   const dispatcher = new Agent({ connections: 8, headersTimeout: HANG_MS, bodyTimeout: HANG_MS, keepAliveTimeout: 2_000 });
   t.teardown(async () => {
+    // A failed campaign shows the gateway's own log (FAAS_TS_LOG_LEVEL=debug for more).
+    if (!t.passing()) t.comment(`gateway log (last 8 kB):\n${err.slice(-8_000)}`);
     killGroup(child.pid, 'SIGTERM');
     await until(() => child.exitCode !== null || child.signalCode !== null, 10_000, 'faas-ts up exit').catch(() => killGroup(child.pid));
     killGroup(child.pid);
@@ -304,6 +306,7 @@ export async function send(
   try {
     const a = await call(gw, method, path, opts);
     tally.add(group, a.status);
+    if (process.env.FUZZ_TRACE) process.stderr.write(`${a.status} ${a.ms}ms ${method} ${path.slice(0, 100)} ${String(opts.body ?? '').slice(0, 300)}\n`);
     return a;
   } catch (err) {
     const e = err as { code?: string; message: string };
