@@ -1,10 +1,33 @@
 /** Fuzz campaign (issue #12): mode=static over a small tree with a large file. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import t from 'tap';
 
-import { CANARY_ENV, fuzzRuns, runCampaign } from './fixtures/fuzz.js';
+import { CANARY_ENV, fuzzRuns, isInternalPath, runCampaign, type FuzzRequest } from './fixtures/fuzz.js';
 import { startWatchdog, tempDir } from './fixtures/harness.js';
+
+/** 400 for a malformed path, 405 for methods other than GET/HEAD; a 200 GET of a file under the root returns exactly that file. */
+function servesFiles(pub: string) {
+  return (r: FuzzRequest, status: number | undefined, body: Buffer): string | undefined => {
+    if (isInternalPath(r.target) || status === 417 || status === 429) return undefined;
+    let path: string;
+    try {
+      path = decodeURIComponent(r.target);
+    } catch {
+      return status === 400 ? undefined : `status ${status} for a path that is not valid percent-encoding`;
+    }
+    if (r.method !== 'GET' && r.method !== 'HEAD') return status === 405 ? undefined : `status ${status} for ${r.method}`;
+    if (status !== 200 || r.method !== 'GET' || r.headers.some(([k]) => /^(range|if-modified-since)$/i.test(k))) return undefined;
+    const file = resolve(join(pub, path));
+    if (!file.startsWith(pub + sep)) return undefined;
+    try {
+      if (!statSync(file).isFile()) return undefined;
+    } catch {
+      return `200 for a missing file ${JSON.stringify(path.slice(0, 60))}`;
+    }
+    return body.equals(readFileSync(file)) ? undefined : `wrong content for ${JSON.stringify(path.slice(0, 60))}`;
+  };
+}
 
 t.test('static survives random and hostile requests', async (t) => {
   const root = tempDir(t);
@@ -34,5 +57,6 @@ t.test('static survives random and hostile requests', async (t) => {
     numRuns: fuzzRuns(400),
     slowRequest: { method: 'GET', path: '/big.bin' },
     bigResponse: { method: 'GET', path: '/big.bin' },
+    oracle: servesFiles(pub),
   });
 });
