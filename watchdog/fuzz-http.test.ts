@@ -1,7 +1,7 @@
 /** Fuzz campaign (issue #12): mode=http proxying to the node upstream fixture. */
 import t from 'tap';
 
-import { CANARY_ENV, fuzzRuns, isInternalPath, runCampaign, type FuzzRequest } from './fixtures/fuzz.js';
+import { CANARY_ENV, functionProcesses, fuzzRuns, isInternalPath, rawExchange, runCampaign, type FuzzRequest } from './fixtures/fuzz.js';
 import { FIXTURES, freePort, request, startWatchdog, until } from './fixtures/harness.js';
 
 const FIXTURE_PATHS = /^\/(slow|redirect|crash|log|ready|release|sse-hold|sse|binary)(\?|$)/;
@@ -51,4 +51,15 @@ t.test('http mode survives random and hostile requests', async (t) => {
     bigResponse: { method: 'POST', path: '/binary', body: Buffer.alloc(8 * 1024 * 1024, 0x63) },
     oracle: echoJson,
   });
+
+  // An upgrade handshake the upstream never answers: bounded by exec_timeout (it hung forever).
+  const upgrade = (path: string): Buffer =>
+    Buffer.from(`GET ${path} HTTP/1.1\r\nHost: fuzz\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  const silent = await rawExchange(w.port, [upgrade('/ws-silent')], { deadlineMs: 6000 });
+  t.equal(silent.status, 504, `unanswered upgrade → 504 after ${silent.ms} ms`);
+  t.match(silent.raw.toString('latin1'), /X-OpenFaaS-Internal: of-watchdog/);
+  const tunnel = await rawExchange(w.port, [upgrade('/ws'), Buffer.from('ping')], { deadlineMs: 6000, gapMs: 100, stopAfterResponses: 1 });
+  t.match(tunnel.raw.toString('latin1'), /^HTTP\/1\.1 101 /, 'an answered upgrade still tunnels');
+  t.equal(functionProcesses(w.proc.pid!).length, 1, 'one function process');
+  t.equal((await request(w.port, { path: '/_/health' })).status, 200);
 });

@@ -283,8 +283,32 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
     const upReq = http.request({ host, port, path: req.url, method: req.method, headers });
+    // The handshake (not the tunnel) is bounded by exec_timeout: an upstream that never
+    // answers it would otherwise hold the client's connection forever.
+    let answered = false;
+    let timedOut = false;
+    const timer =
+      config.execTimeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            logger.log(`Upstream HTTP upgrade killed due to exec_timeout: ${formatGoDuration(config.execTimeoutMs)}`);
+            socket.end(`HTTP/1.1 504 Gateway Timeout\r\n${INTERNAL}: of-watchdog\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+            upReq.destroy();
+          }, config.execTimeoutMs)
+        : undefined;
+    const settle = (): void => {
+      answered = true;
+      if (timer) clearTimeout(timer);
+    };
     socket.on('error', () => upReq.destroy());
+    socket.once('close', () => {
+      if (!answered) {
+        settle();
+        upReq.destroy();
+      }
+    });
     upReq.on('upgrade', (upRes, upSocket, upHead) => {
+      settle();
       let head101 = `HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage}\r\n`;
       const raw = upRes.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) head101 += `${raw[i]}: ${raw[i + 1]}\r\n`;
@@ -296,6 +320,7 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
       socket.pipe(upSocket);
     });
     upReq.on('response', (upRes) => {
+      settle();
       let text = `HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage}\r\n`;
       const raw = upRes.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) {
@@ -306,6 +331,8 @@ export function createHttpExecutor(ctx: ExecutorContext): Executor {
       upRes.pipe(socket);
     });
     upReq.on('error', (err) => {
+      if (timedOut || answered) return;
+      settle();
       logger.log(`Upstream HTTP request error: ${err.message}`);
       socket.end(`HTTP/1.1 502 Bad Gateway\r\n${INTERNAL}: of-watchdog\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     });
