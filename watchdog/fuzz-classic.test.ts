@@ -24,7 +24,7 @@ t.test('classic survives random and hostile requests', async (t) => {
     maxInflight: 4,
     numRuns: fuzzRuns(200),
     slowRequest: { method: 'POST', path: '/slow', body: Buffer.alloc(10) },
-    bigResponse: { method: 'POST', path: '/big', body: Buffer.alloc(8 * 1024 * 1024, 0x63) },
+    bigResponse: { method: 'POST', path: '/big' },
     // HEAD and OPTIONS are not among classic's methods.
     oracle: (r, status, body) =>
       ['HEAD', 'OPTIONS'].includes(r.method) && !isInternalPath(r.target) && status !== 417

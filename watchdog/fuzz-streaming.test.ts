@@ -24,7 +24,7 @@ t.test('streaming survives random and hostile requests', async (t) => {
     maxInflight: 4,
     numRuns: fuzzRuns(300),
     slowRequest: { method: 'POST', path: '/slow', body: Buffer.alloc(10) },
-    bigResponse: { method: 'POST', path: '/big', body: Buffer.alloc(8 * 1024 * 1024, 0x63) },
+    bigResponse: { method: 'POST', path: '/big' },
     oracle: echoOracle(),
   });
 });
