@@ -232,8 +232,56 @@ t.test('names, paths and queries under fuzzing', async (t) => {
           return;
         }
         expectAnswer(a, allowed, `${m} ${path}`, { newline: !invocation && !path.startsWith('/system/alert') });
+        // Without credentials nothing under /system or /ui is ever served.
+        if (!auth && /^\/(system|ui)(\/|\?|$)/.test(path) && a.status >= 200 && a.status < 300) {
+          throw new Error(`${m} ${path} without credentials: ${a.status} ${a.text.slice(0, 100)}`);
+        }
       },
       700,
+    );
+  });
+
+  await t.test('wrong credentials on every protected route are a 401', async (t) => {
+    const password = Buffer.from(gw.auth.slice('Basic '.length), 'base64').toString().slice('admin:'.length);
+    const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
+    const header = fc.oneof(
+      fc.string({ maxLength: 60 }).map((s) => s.replace(/[^\t\x20-\x7e]/g, '')),
+      fc.string({ maxLength: 30 }).map((s) => `Basic ${b64(`admin:${s}`)}`),
+      fc.string({ maxLength: 30 }).map((s) => `Basic ${b64(s)}`),
+      fc.constantFrom(
+        `Basic ${b64(`admin:${password.slice(0, -1)}`)}`,
+        `Basic ${b64(`admin:${password}x`)}`,
+        `Basic ${b64(`Admin:${password}`)}`,
+        `Basic ${b64(`admin :${password}`)}`,
+        `Basic ${b64(`:${password}`)}`,
+        `Basic ${b64(password)}`,
+        `Bearer ${password}`,
+        // Cut by one base64 quantum: the last password bytes are gone. (Cutting only the `=`
+        // padding still decodes to the right password, which node's lenient decoder accepts.)
+        `Basic ${b64(`admin:${password}`).replace(/=+$/, '').slice(0, -4)}`,
+        'Basic', 'Basic ', 'Basic ====', `Basic ${b64('admin:')}`,
+      ),
+    );
+    const routes: [string, string][] = [
+      ['GET', '/system/functions'], ['POST', '/system/functions'], ['PUT', '/system/functions'], ['DELETE', '/system/functions'],
+      ['GET', `/system/function/${FN}`], ['POST', `/system/scale-function/${FN}`], ['GET', '/system/info'], ['POST', '/system/alert'],
+      ['GET', '/system/secrets'], ['POST', '/system/secrets'], ['PUT', '/system/secrets'], ['DELETE', '/system/secrets'],
+      ['GET', `/system/logs?name=${FN}`], ['GET', '/system/namespaces'], ['GET', '/system/namespace/openfaas-fn'], ['POST', '/system/namespace/fz-ns'],
+      ['GET', '/ui/'], ['GET', '/ui/index.html'],
+    ];
+    await property(
+      t,
+      'wrong credentials',
+      fc.tuple(fc.constantFrom(...routes), fc.option(header, { nil: undefined })),
+      async ([[method, path], authorization]) => {
+        const a = await send(gw, tally, 'wrong credentials', method, path, {
+          auth: false,
+          headers: authorization === undefined ? {} : { authorization },
+          ...(method === 'GET' ? {} : { body: '{"service":"fz-x","image":"x","name":"fz-x","replicas":0}' }),
+        });
+        if (a.status !== 401 || a.text !== 'invalid credentials') throw new Error(`${method} ${path} with ${JSON.stringify(authorization)}: ${a.status} ${a.text.slice(0, 100)}`);
+      },
+      300,
     );
   });
 
