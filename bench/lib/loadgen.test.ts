@@ -113,3 +113,12 @@ function fractionBelow(h: { quantile(q: number): number }, ms: number): number {
   }
   return lo;
 }
+
+t.test('open loop: an overloaded target cannot stretch a run past warm-up + duration + timeout', async (t) => {
+  // Every answer is held for 5 s; the run has 300 ms of schedule and a 400 ms timeout.
+  const s = await server(t, { from: 0, until: 5000 });
+  const r = await openLoop({ request: { url: `${s.url}/` }, rate: 100, connections: 4, durationMs: 300, timeoutMs: 400 });
+  t.equal(r.answered, 0, 'the run ended before the held answers came');
+  t.equal(r.ok, 0);
+  t.equal(Object.values(r.errors).reduce((a, b) => a + b, 0), r.sent, `every request failed: ${JSON.stringify(r.errors)}`);
+});

@@ -222,6 +222,9 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<LoadResult> {
  * sent as soon as it can, still timed from when they were due. At most
  * rate × timeout + connections requests are outstanding; a request due
  * beyond that is counted as the error `BACKLOG` (the target cannot keep up).
+ * After the schedule ends, requests still queued get `timeoutMs` to finish;
+ * the rest fail (undici's destroyed-client error), which bounds every run to
+ * warm-up + duration + timeout.
  */
 export async function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
   checkPhase(o);
@@ -287,9 +290,15 @@ export async function openLoop(o: OpenLoopOptions): Promise<LoadResult> {
       // Yield now and then so answers get processed even when far behind.
       if (i % 64 === 0) await new Promise((r) => setImmediate(r));
     }
-    while (inflight.size > 0) await Promise.all([...inflight]);
+    // Requests still queued when the schedule ends get one timeout to finish;
+    // destroying the pool then fails the rest (counted as errors), so an
+    // overloaded target cannot stretch a run without bound.
+    const drained = Promise.all([...inflight]).then(() => true);
+    const late = new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref());
+    await Promise.race([drained, late]);
   } finally {
     await pool.destroy();
   }
+  while (inflight.size > 0) await Promise.all([...inflight]);
   return rec.result('open', connections, lastEnd - measureFrom, o.rate);
 }
