@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { Agent, request as coapRequest, type IncomingMessage } from 'coap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { createBroker } from '../connectors/test-support.js';
-import { freePort, killGroup, until } from './helpers.js';
+import { freePort, killGroup, processesUnder, until } from './helpers.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const cli = ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
@@ -62,22 +62,6 @@ function groupMembers(pgid: number): number[] {
       if (rest[0] !== 'Z' && Number(rest[2]) === pgid) out.push(Number(name));
     } catch {
       // gone
-    }
-  }
-  return out;
-}
-
-/** Live processes whose working directory is inside `dir` (replicas run in their bundle folder). */
-function processesUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cwd = readlinkSync(`/proc/${name}/cwd`);
-      const state = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && state.slice(state.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(name));
-    } catch {
-      // gone, or not ours to read
     }
   }
   return out;

@@ -15,7 +15,7 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -23,7 +23,7 @@ import { request } from 'undici';
 import { loadGatewayConfig, startGateway } from '../gateway/index.js';
 import { createLocalProvider, type LocalProvider } from '../provider-local/index.js';
 import { createFileQueue, createQueueWorker, type FileQueue, type QueueWorker } from '../queue-worker/index.js';
-import { describeCounts, diff, figure, startLoad, startSink, tally } from './faults-support.js';
+import { describeCounts, diff, figure, startLoad, startSink, tally, unparsableJsonFiles } from './faults-support.js';
 import { until, watchdogCommand } from './helpers.js';
 
 const COUNTER = `'use strict';
@@ -55,27 +55,6 @@ function fill(path: string): number {
     closeSync(fd);
   }
   return total;
-}
-
-function unparsable(dir: string): { checked: number; bad: string[] } {
-  let checked = 0;
-  const bad: string[] = [];
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith('.json')) {
-        checked++;
-        try {
-          JSON.parse(readFileSync(p, 'utf8'));
-        } catch {
-          bad.push(p);
-        }
-      }
-    }
-  };
-  walk(dir);
-  return { checked, bad };
 }
 
 interface Stack {
@@ -229,7 +208,7 @@ t.test('disk full on the data directory', async (t) => {
   t.equal(late.length, 30, 'enqueues after the fault are accepted');
   await stack.close();
   stack = undefined;
-  const files = unparsable(dataDir);
+  const files = unparsableJsonFiles(dataDir);
   t.same(files.bad, [], `every state file parses (${files.checked} checked)`);
   stack = await startStack(dataDir, true);
   // Was: the 202'd calls written after a partly failed group commit were cut off on reopen (lost).

@@ -16,12 +16,12 @@
  * (queue-worker/file-queue-crash.test.ts).
  */
 import t from 'tap';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { describeCounts, diff, figure, killGroup, spawnUp, startLoad, startSink, tally, waitForUp, type UpProcess } from './faults-support.js';
-import { until } from './helpers.js';
+import { describeCounts, diff, figure, killGroup, spawnUp, startLoad, startSink, tally, unparsableJsonFiles, waitForUp, type UpProcess } from './faults-support.js';
+import { processesUnder, until } from './helpers.js';
 
 /** Writes every body it gets to the sink (the side effect counted by the test), then answers. */
 const COUNTER = `'use strict';
@@ -32,50 +32,6 @@ module.exports = async (event, context) => {
   return context.status(200).succeed('counted ' + body);
 };
 `;
-
-/** Live processes whose cwd is inside `dir` (replicas run in their bundle folder). */
-function processesUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cwd = readlinkSync(`/proc/${name}/cwd`);
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-/** Every *.json under `dir`, parsed; returns the files that do not parse. */
-function unparsable(dir: string): { checked: number; bad: string[] } {
-  let checked = 0;
-  const bad: string[] = [];
-  const walk = (d: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith('.json')) {
-        checked++;
-        try {
-          JSON.parse(readFileSync(p, 'utf8'));
-        } catch {
-          bad.push(p);
-        }
-      }
-    }
-  };
-  walk(dir);
-  return { checked, bad };
-}
 
 t.test('kill -9 of faas-ts up under sync + async load, restart on the same data dir', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'faults-gw-'));
@@ -189,7 +145,7 @@ functions:
   t.match(JSON.parse((await api('GET', '/system/secrets', undefined, gatewayUrl)).text), [{ name: 'api-key' }], 'secret listed');
   t.equal(readFileSync(join(dataDir, 'secrets', 'openfaas-fn', 'api-key'), 'utf8'), 's3cr3t-value', 'secret value intact');
   await until(async () => (await request(`${gatewayUrl}/function/extra`, { method: 'POST', body: 'x' })).statusCode === 200, 20_000, 'extra answers');
-  const files = unparsable(dataDir);
+  const files = unparsableJsonFiles(dataDir);
   t.same(files.bad, [], `every state file parses (${files.checked} checked)`);
   t.ok(files.checked >= 2, 'state files were checked');
 

@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliCommand, killGroup, until } from './helpers.js';
 
@@ -188,3 +190,31 @@ export async function waitForUp(run: UpProcess, timeoutMs = 45_000): Promise<{ u
 }
 
 export { killGroup };
+
+/** Parse every *.json under `dir`; returns how many were read and the ones that do not parse. */
+export function unparsableJsonFiles(dir: string): { checked: number; bad: string[] } {
+  let checked = 0;
+  const bad: string[] = [];
+  const walk = (d: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith('.json')) {
+        checked++;
+        try {
+          JSON.parse(readFileSync(p, 'utf8'));
+        } catch {
+          bad.push(p);
+        }
+      }
+    }
+  };
+  walk(dir);
+  return { checked, bad };
+}

@@ -1,5 +1,5 @@
 /** Shared test helpers: polling with deadlines, free ports, process cleanup. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,4 +71,20 @@ export function cliCommand(): string[] {
     if (sources.every((f) => statSync(join(repo, 'cli', f)).mtimeMs <= built)) return [distMain];
   }
   return ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts')];
+}
+
+/** Live processes whose working directory is inside `dir` (replicas run in their bundle folder). */
+export function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${name}/cwd`);
+      const state = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && state.slice(state.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(name));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
 }

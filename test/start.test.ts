@@ -3,14 +3,14 @@
 // second start on the same data dir.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliCommand, killGroup, until } from './helpers.js';
+import { cliCommand, killGroup, processesUnder, until } from './helpers.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
@@ -77,22 +77,6 @@ function descendants(root: number): Map<number, string> {
     for (const c of children.get(queue.shift()!) ?? []) {
       out.set(c, starts.get(c)!);
       queue.push(c);
-    }
-  }
-  return out;
-}
-
-/** Live processes whose working directory is inside `dir` (replicas run in their bundle folder). */
-function processesUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cwd = readlinkSync(`/proc/${name}/cwd`);
-      const state = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && state.slice(state.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(name));
-    } catch {
-      // gone, or not ours to read
     }
   }
   return out;
