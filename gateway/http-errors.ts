@@ -6,7 +6,7 @@
  * anything else to 500 without leaking internals.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ProviderError } from '../provider/index.js';
@@ -21,6 +21,24 @@ export function sendText(reply: FastifyReply, status: number, message: string, n
     .header('content-type', TEXT)
     .header('x-content-type-options', 'nosniff')
     .send(newline ? `${message}\n` : message);
+}
+
+/**
+ * The same plain-text answer on a raw node response (the invocation paths that
+ * bypass Fastify). `body` is sent as given. A response already started cannot
+ * carry a status any more: it is destroyed so the client sees the failure.
+ */
+export function writePlainText(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    'content-type': TEXT,
+    'x-content-type-options': 'nosniff',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
 }
 
 export interface MappedError {

@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { splitFunctionName, type Provider } from '../../provider/index.js';
 import { GatewayErrorCodes } from '../errors.js';
+import { writePlainText } from '../http-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { OffloadConfig } from './config.js';
 import { HOPS_HEADER, LAYER_HEADER, incomingHops, mayForward } from './hops.js';
@@ -34,15 +35,6 @@ export interface AsyncOffload {
   wantsParent(name: string): Promise<boolean>;
   /** Forward to the parent (or refuse at the hop limit) and answer the client on `res`. */
   forward(req: IncomingMessage, res: ServerResponse, name: string, body: Buffer): Promise<void>;
-}
-
-function writePlain(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'x-content-type-options': 'nosniff',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
 }
 
 export function createAsyncOffload(deps: AsyncOffloadDeps): AsyncOffload {
@@ -71,7 +63,7 @@ export function createAsyncOffload(deps: AsyncOffloadDeps): AsyncOffload {
         metrics.offloadRefused(label, 'not-deployed');
         res.setHeader(LAYER_HEADER, config.layer);
         res.setHeader(HOPS_HEADER, String(hops.count));
-        writePlain(
+        writePlainText(
           res,
           GatewayErrorCodes.GW_ERR_OFFLOAD_HOP_LIMIT,
           `offload hop limit reached: ${label} is not deployed at layer ${config.layer} and the call already made ${hops.count} offload hop(s) (limit ${config.maxHops}); not queued [GW_ERR_OFFLOAD_HOP_LIMIT]\n`,
@@ -91,7 +83,7 @@ export function createAsyncOffload(deps: AsyncOffloadDeps): AsyncOffload {
       logger?.warn({ fn: label, parent: config.parentUrl, err: result.error.message }, 'async offload to parent failed');
       if (!res.headersSent && !res.destroyed) {
         res.setHeader(LAYER_HEADER, config.layer);
-        writePlain(
+        writePlainText(
           res,
           GatewayErrorCodes.GW_ERR_OFFLOAD_FAILED,
           `${label} is not deployed here and the parent gateway did not accept the call (${result.error.message}); not queued [GW_ERR_OFFLOAD_FAILED]\n`,

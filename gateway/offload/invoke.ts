@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { InvocationProxy, InvokeEndpoint, Provider } from '../../provider/index.js';
 import { GatewayError, GatewayErrorCodes } from '../errors.js';
+import { writePlainText } from '../http-errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { EndpointResolver } from '../scale-from-zero.js';
 import type { OffloadConfig } from './config.js';
@@ -66,19 +67,6 @@ type Resolved =
   | { kind: 'ok'; endpoints: InvokeEndpoint[] }
   | { kind: 'error'; error: unknown }
   | { kind: 'waiting'; pending: Promise<InvokeEndpoint[]> };
-
-function writePlain(res: ServerResponse, status: number, body: string): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'x-content-type-options': 'nosniff',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
 
 function errorCode(err: unknown): string {
   const e = err as { code?: unknown; cause?: { code?: unknown } };
@@ -167,7 +155,7 @@ export function createOffloadInvoker(deps: OffloadDeps) {
     logger?.warn({ fn: call.label, reason, parent: parentUrl, err: result.error.message }, 'offload to parent failed');
     if (!res.headersSent && !res.destroyed) res.setHeader('x-faas-ts-offload-error', `${config.layer}=${reason}: ${errorCode(result.error)}`);
     if (result.resendable) return false;
-    writePlain(
+    writePlainText(
       res,
       GatewayErrorCodes.GW_ERR_OFFLOAD_FAILED,
       `offload of ${call.label} to ${parentUrl} failed after the request body was sent: ${result.error.message} [GW_ERR_OFFLOAD_FAILED]\n`,
@@ -288,7 +276,7 @@ export function createOffloadInvoker(deps: OffloadDeps) {
         metrics.offloadRefused(call.label, reason);
         res.setHeader(LAYER_HEADER, config.layer);
         res.setHeader(HOPS_HEADER, String(hops.count));
-        writePlain(
+        writePlainText(
           res,
           GatewayErrorCodes.GW_ERR_OFFLOAD_HOP_LIMIT,
           `offload hop limit reached: ${call.label} is not deployed at layer ${config.layer} and the call already made ` +

@@ -11,23 +11,12 @@ import { pipeline } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
 import { createRequire } from 'node:module';
 import type { Agent } from 'undici';
+import { HOP_BY_HOP_HEADERS } from '../../provider/index.js';
 import type { OffloadConfig } from './config.js';
 import { HOPS_HEADER, OFFLOAD_HEADER, PATH_HEADER, outgoingHops, type Hops } from './hops.js';
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
 /** Request headers never copied upward: hop-by-hop ones, and the hop headers (rewritten by each layer). */
-const REQUEST_DROP = new Set([...HOP_BY_HOP, 'host', 'expect', HOPS_HEADER, PATH_HEADER]);
+const REQUEST_DROP = new Set([...HOP_BY_HOP_HEADERS, 'host', 'expect', HOPS_HEADER, PATH_HEADER]);
 
 export interface ParentCall {
   /** Parent base URL, no trailing slash. */
@@ -100,7 +89,7 @@ export function upstreamHeaders(
 export function relayHeaders(headers: Record<string, string | string[] | undefined>, entry?: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP_HEADERS.has(k)) continue;
     out[k] = v;
   }
   if (entry !== undefined) {

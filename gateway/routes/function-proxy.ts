@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { splitFunctionName, type InvokeEndpoint } from '../../provider/index.js';
 import { qualifiedName, type GatewayContext } from '../context.js';
 import { GatewayErrorCodes } from '../errors.js';
-import { mapError } from '../http-errors.js';
+import { mapError, writePlainText } from '../http-errors.js';
 import type { OffloadInvoker } from '../offload/invoke.js';
 import { limitRequestBody } from '../body-limit.js';
 import { canonicalPath } from '../router.js';
@@ -41,15 +41,6 @@ function nameFromUrl(url: string): string {
   }
 }
 
-function writePlain(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'x-content-type-options': 'nosniff',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
-}
-
 /**
  * Handle one invocation on raw node objects. Used by the Fastify route and
  * reusable by a raw-server fast path. Never rejects.
@@ -62,7 +53,7 @@ export function createInvokeHandler(ctx: GatewayContext, offload?: OffloadInvoke
     const mapped = mapError(err);
     if (!mapped.expected) ctx.logger?.error({ err, fn: label }, 'resolving function failed');
     // Upstream writes these scaler errors without a trailing newline.
-    if (!res.headersSent && !res.destroyed) writePlain(res, mapped.status, mapped.message);
+    if (!res.headersSent && !res.destroyed) writePlainText(res, mapped.status, mapped.message);
   }
 
   async function runLocal(
@@ -97,7 +88,7 @@ export function createInvokeHandler(ctx: GatewayContext, offload?: OffloadInvoke
       // The rest of the body is never read: close the connection once the answer is out.
       res.setHeader('connection', 'close');
       res.once('finish', () => req.socket.destroy());
-      writePlain(res, GatewayErrorCodes.GW_ERR_BODY_TOO_LARGE, 'request body is too large\n');
+      writePlainText(res, GatewayErrorCodes.GW_ERR_BODY_TOO_LARGE, 'request body is too large\n');
     };
     if (!limitRequestBody(req, maxBody, tooLarge)) {
       tooLarge();
@@ -113,7 +104,7 @@ export function createInvokeHandler(ctx: GatewayContext, offload?: OffloadInvoke
         });
       } catch (err) {
         ctx.logger?.error({ err, fn: label }, 'offload failed');
-        if (!res.headersSent && !res.destroyed) writePlain(res, 500, 'internal error\n');
+        if (!res.headersSent && !res.destroyed) writePlainText(res, 500, 'internal error\n');
         else res.destroy();
       }
       return;
