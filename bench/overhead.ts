@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPlatform, suiteContext, type BenchPlatform } from './lib/report.js';
-import { freePort, startServer, startWatchdog, type Started } from './lib/procs.js';
+import { freePort } from '../test/helpers.js';
+import { startServer, startWatchdog, type Started } from './lib/procs.js';
 import { fmtSpread, spread } from './lib/stats.js';
 import { detailTable, metricTable, p, runSweep, runsText, success, sweepCharts, throughput, type SweepTarget } from './lib/sweep.js';
 

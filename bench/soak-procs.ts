@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { killGroup } from '../test/helpers.js';
 
 export type ProcKind = 'up' | 'watchdog' | 'function';
 
@@ -91,18 +92,6 @@ export function processTree(rootPid: number, watchdogMarker: string): ProcInfo[]
   return out;
 }
 
-function killGroupOrPid(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
-
 /**
  * Synchronously SIGKILL the `up` process group and every replica group whose
  * pid file is under `<dataDir>/run` and which still runs the watchdog (a
@@ -115,7 +104,7 @@ export function killEverything(
   watchdogMarker: string,
   seen: ReadonlyMap<number, string>,
 ): void {
-  if (upPid) killGroupOrPid(upPid);
+  if (upPid) killGroup(upPid);
   const walk = (dir: string, depth: number) => {
     let entries;
     try {
@@ -128,7 +117,7 @@ export function killEverything(
       if (e.isDirectory() && depth < 6) walk(p, depth + 1);
       else if (e.isFile() && e.name === 'pid') {
         const pid = Number(readFileSync(p, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 1 && cmdline(pid).includes(watchdogMarker)) killGroupOrPid(pid);
+        if (Number.isInteger(pid) && pid > 1 && cmdline(pid).includes(watchdogMarker)) killGroup(pid);
       }
     }
   };
@@ -136,5 +125,5 @@ export function killEverything(
   // replicas seen during the run (a function process outlives a SIGKILLed
   // watchdog until the provider sweeps the group): only if the pid still runs
   // the same command line
-  for (const [pid, argv] of seen) if (cmdline(pid).join(' ') === argv) killGroupOrPid(pid);
+  for (const [pid, argv] of seen) if (cmdline(pid).join(' ') === argv) killGroup(pid);
 }

@@ -9,6 +9,7 @@ export async function until(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
   what = 'condition',
+  everyMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -18,7 +19,7 @@ export async function until(
       // a failing probe counts as "not yet"
     }
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -31,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import { until } from '../../test/helpers.js';
 
 const execFileP = promisify(execFile);
 
@@ -61,19 +62,6 @@ export interface PlatformOptions {
 
 // ---------------------------------------------------------------------------
 // small helpers
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // a failing probe counts as "not yet"
-    }
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** A child in its own process group, its output lines handed to `onLine`. */
 interface Child {
@@ -193,6 +181,27 @@ async function http(
   const t = opts.timeoutMs ?? 30_000;
   const res = await request(url, { method: method as 'GET', headers, body, headersTimeout: t, bodyTimeout: t });
   return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** Polls until one of `ports()` answers 200 on /_/health (a watchdog's main port) and returns its URL. */
+async function healthyWatchdogUrl(ports: () => number[] | Promise<number[]>, what: string, timeoutMs: number): Promise<string> {
+  let url = '';
+  await until(
+    async () => {
+      for (const port of await ports()) {
+        const res = await http('GET', `http://127.0.0.1:${port}/_/health`, { timeoutMs: 2_000 }).catch(() => undefined);
+        if (res?.status === 200) {
+          url = `http://127.0.0.1:${port}`;
+          return true;
+        }
+      }
+      return false;
+    },
+    timeoutMs,
+    what,
+    100,
+  );
+  return url;
 }
 
 // ---------------------------------------------------------------------------
@@ -467,27 +476,10 @@ async function startLocal(opts: PlatformOptions, log: (line: string) => void): P
           await answers200(core, e.name, 120_000);
         }
       },
-      async replicaUrl(name) {
-        let url = '';
-        await until(
-          async () => {
-            for (const r of replicas().filter((x) => x.fn === name)) {
-              for (const port of listeningPorts(r.pid)) {
-                // the watchdog also listens on its metrics port; its main port answers /_/health
-                const res = await http('GET', `http://127.0.0.1:${port}/_/health`, { timeoutMs: 2_000 }).catch(() => undefined);
-                if (res?.status === 200) {
-                  url = `http://127.0.0.1:${port}`;
-                  return true;
-                }
-              }
-            }
-            return false;
-          },
-          30_000,
-          `a ready replica of ${name}`,
-          100,
-        );
-        return url;
+      replicaUrl(name) {
+        // the watchdog also listens on its metrics port; healthyWatchdogUrl keeps the one answering /_/health
+        const ports = () => replicas().filter((x) => x.fn === name).flatMap((r) => listeningPorts(r.pid));
+        return healthyWatchdogUrl(ports, `a ready replica of ${name}`, 30_000);
       },
       async scale(name, n) {
         await scaleOnly(core, name, n);
@@ -814,26 +806,9 @@ async function startSwarm(opts: PlatformOptions, log: (line: string) => void): P
           await answers200(core, e.name, 180_000);
         }
       },
-      async replicaUrl(name) {
-        let url = '';
-        await until(
-          async () => {
-            for (const t of await runningTasks(name)) {
-              const port = t.Status?.PortStatus?.Ports?.[0]?.PublishedPort;
-              if (!port) continue;
-              const res = await http('GET', `http://127.0.0.1:${port}/_/health`, { timeoutMs: 2_000 }).catch(() => undefined);
-              if (res?.status === 200) {
-                url = `http://127.0.0.1:${port}`;
-                return true;
-              }
-            }
-            return false;
-          },
-          60_000,
-          `a ready task of ${name}`,
-          100,
-        );
-        return url;
+      replicaUrl(name) {
+        const ports = async () => (await runningTasks(name)).flatMap((t) => t.Status?.PortStatus?.Ports?.[0]?.PublishedPort || []);
+        return healthyWatchdogUrl(ports, `a ready task of ${name}`, 60_000);
       },
       async scale(name, n) {
         await scaleOnly(core, name, n);

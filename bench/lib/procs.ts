@@ -6,9 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { freePort, killGroup, until } from '../../test/helpers.js';
 
 export interface Started {
   readonly name: string;
@@ -17,47 +17,10 @@ export interface Started {
   stop(): void;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until true; throws after `ms`. */
-export async function until(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not ready within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 export async function status(url: string, method: 'GET' | 'POST' = 'GET'): Promise<number> {
   const res = await request(url, { method, headersTimeout: 5000, bodyTimeout: 5000 });
   await res.body.arrayBuffer();
   return res.statusCode;
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Starts `argv` with `env` (nothing inherited but PATH/HOME) logging to `<logDir>/<slug>.log`. */
@@ -82,7 +45,7 @@ export async function startServer(name: string, script: string, logDir: string):
   const p = launch(name, [process.execPath, script], { http_port: String(port) }, logDir);
   const url = `http://127.0.0.1:${port}/`;
   try {
-    await until(async () => (await status(url)) === 200, name);
+    await until(async () => (await status(url)) === 200, 20_000, name, 50);
   } catch (err) {
     killGroup(p.pid);
     throw err;
@@ -99,9 +62,9 @@ export async function startWatchdog(name: string, bundle: string, env: Record<st
     logDir,
   );
   try {
-    await until(() => /Listening on port: \d+/.test(p.log()), `${name} listener`);
+    await until(() => /Listening on port: \d+/.test(p.log()), 20_000, `${name} listener`, 50);
     const port = Number(/Listening on port: (\d+)/.exec(p.log())![1]);
-    await until(async () => (await status(`http://127.0.0.1:${port}/_/ready`)) === 200, `${name} readiness`);
+    await until(async () => (await status(`http://127.0.0.1:${port}/_/ready`)) === 200, 20_000, `${name} readiness`, 50);
     return { name, url: `http://127.0.0.1:${port}/`, pid: p.pid, stop: () => killGroup(p.pid) };
   } catch (err) {
     killGroup(p.pid);
